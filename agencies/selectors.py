@@ -1,0 +1,146 @@
+"""Reads about agencies, their calendars, keys and MoUs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from .calendar import WorkingCalendar, calendar_for
+from .models import Agency, AgencyKey, Country, MoU
+
+
+def this_agency() -> Agency:
+    """The agency this node serves (``ODR_NODE``)."""
+    return Agency.objects.select_related("country").get(code=settings.ODR_NODE)
+
+
+def this_agency_or_none() -> Agency | None:
+    try:
+        return this_agency()
+    except Agency.DoesNotExist:
+        return None
+    except Exception:
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def _cached_node_timezone(node: str) -> str | None:
+    agency = Agency.objects.filter(code=node).select_related("country").first()
+    return agency.country.timezone if agency else None
+
+
+def this_agency_timezone() -> str:
+    try:
+        return _cached_node_timezone(settings.ODR_NODE) or "UTC"
+    except Exception:
+        return "UTC"
+
+
+def working_calendar(country: Country, around: dt.date | None = None) -> WorkingCalendar:
+    """The country's calendar, with holidays from a year before to two years after ``around``."""
+    around = around or timezone.now().date()
+    holidays = country.public_holidays.filter(
+        date__gte=around.replace(year=around.year - 1, month=1, day=1),
+        date__lte=around.replace(year=around.year + 2, month=12, day=31),
+    ).values_list("date", flat=True)
+    return calendar_for(country.working_week, holidays)
+
+
+def agency_calendar(agency: Agency, around: dt.date | None = None) -> WorkingCalendar:
+    return working_calendar(agency.country, around)
+
+
+def mous_between(first: Agency, second: Agency) -> QuerySet[MoU]:
+    low, high = sorted([first, second], key=lambda agency: agency.pk)
+    return MoU.objects.filter(agency_a=low, agency_b=high)
+
+
+def active_mou_between(first: Agency, second: Agency, on: dt.date | None = None) -> MoU | None:
+    """The MoU in force between two agencies on a date, if any."""
+    on = on or timezone.now().date()
+    return (
+        mous_between(first, second)
+        .filter(status=MoU.Status.ACTIVE)
+        .filter(Q(effective_from__isnull=True) | Q(effective_from__lte=on))
+        .filter(Q(effective_until__isnull=True) | Q(effective_until__gte=on))
+        .select_related("agency_a__country", "agency_b__country")
+        .first()
+    )
+
+
+def partner_agency_for_country(home: Agency, country: Country) -> Agency | None:
+    """The agency in the merchant's country that the home agency works with, if any."""
+    return (
+        Agency.objects.filter(country=country)
+        .exclude(pk=home.pk)
+        .exclude(status=Agency.Status.SUSPENDED)
+        .order_by("code")
+        .first()
+    )
+
+
+def valid_keys(agency: Agency, use: str, at: dt.datetime | None = None) -> list[AgencyKey]:
+    at = at or timezone.now()
+    return [key for key in agency.keys.filter(use=use) if key.is_valid_at(at)]
+
+
+def public_jwks(agency: Agency, at: dt.datetime | None = None) -> dict:
+    """The agency's currently valid public keys as a JWK set (RFC 7517)."""
+    at = at or timezone.now()
+    keys = []
+    for key in agency.keys.order_by("use", "kid"):
+        if key.is_valid_at(at):
+            keys.append({**key.public_jwk, "kid": key.kid, "use": key.use})
+    return {"keys": keys}
+
+
+def convert_amount(amount, from_currency: str, to_currency: str):
+    """Convert with the newest reference rates; None when a rate is missing."""
+    from decimal import Decimal
+
+    from .models import ExchangeRate
+
+    if from_currency == to_currency:
+        return Decimal(amount)
+    rates = {}
+    for code in (from_currency, to_currency):
+        rate = ExchangeRate.objects.filter(currency=code).order_by("-as_of").first()
+        if code == "USD" and rate is None:
+            rates[code] = Decimal(1)
+        elif rate is None:
+            return None
+        else:
+            rates[code] = rate.per_usd
+    return Decimal(amount) / rates[from_currency] * rates[to_currency]
+
+
+def scope_problems(mou: MoU, *, category_id, amount, currency: str) -> list[tuple[str, str]]:
+    """Why a claim is outside an MoU's scope, as (code, message) pairs; empty if covered."""
+    from django.utils.translation import gettext as _
+
+    problems: list[tuple[str, str]] = []
+    covered = set(mou.categories.values_list("pk", flat=True))
+    if covered and category_id not in covered:
+        problems.append(("category_not_covered", _("This category is not covered by the MoU.")))
+    if mou.max_claim_amount is not None and amount is not None:
+        converted = convert_amount(amount, currency, mou.max_claim_currency)
+        if converted is None:
+            problems.append(
+                (
+                    "no_exchange_rate",
+                    _("No exchange rate to compare this claim with the MoU's maximum."),
+                )
+            )
+        elif converted > mou.max_claim_amount:
+            problems.append(
+                (
+                    "claim_above_maximum",
+                    _("The claim is above the MoU's maximum of %(amount)s %(currency)s.")
+                    % {"amount": mou.max_claim_amount, "currency": mou.max_claim_currency},
+                )
+            )
+    return problems

