@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """Something the domain forbids: ``code`` is stable and documented, ``message`` is for people."""
+    """Something the domain forbids; ``code`` is stable, ``message`` is for people."""
 
     code = "domain_error"
     http_status = 409
