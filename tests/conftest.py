@@ -50,3 +50,65 @@ def caseworker(db, seeded):
     from tests.factories import CaseworkerFactory
 
     return CaseworkerFactory()
+
+
+# --- browser tests ------------------------------------------------------------------------------
+# Playwright drives Debian's Chromium (installed by `make browser`); its own download is not used.
+CHROMIUM = os.environ.get("ODR_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = settings.BASE_DIR / "test-artifacts" / "screenshots"
+# Playwright's sync API runs an event loop in the test thread; Django's ORM calls from fixtures
+# in that same thread are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        raise pytest.UsageError(f"Chromium not found at {CHROMIUM}: run `make browser`")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_context(chromium):
+    """A fresh browser profile (cookies, storage) per test; phone-sized unless a test resizes."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(browser_context):
+    page = browser_context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+
+
+@pytest.fixture
+def screenshot(request):
+    """Save a full-page screenshot under test-artifacts/screenshots/<test name>-<label>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, label: str):
+        name = f"{request.node.name}-{label}.png".replace("/", "_").replace("[", "-").strip("]")
+        path = SCREENSHOTS / name
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
