@@ -241,9 +241,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = f"odr.{ODR_NODE.lower()}"
+# Nodes sharing one Redis (CI, tests starting several nodes) keep their keys apart.
+ODR_REDIS_KEY_PREFIX = env("ODR_REDIS_KEY_PREFIX", f"odr:{ODR_NODE.lower()}:")
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
-    "global_keyprefix": f"odr:{ODR_NODE.lower()}:",
+    "global_keyprefix": ODR_REDIS_KEY_PREFIX,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
@@ -299,7 +301,7 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": env("CACHE_URL", CELERY_BROKER_URL.replace("redis+socket://", "unix://")),
-        "KEY_PREFIX": f"odr:{ODR_NODE.lower()}:cache",
+        "KEY_PREFIX": f"{ODR_REDIS_KEY_PREFIX}cache",
     }
 }
 
