@@ -11,6 +11,7 @@ from odr import embedded
 
 
 def pytest_configure(config):
+    settings.ODR_DATA_DIR.mkdir(parents=True, exist_ok=True)
     if os.environ.get("CI") == "true":
         engine = settings.DATABASES["default"]["ENGINE"]
         if "postgresql" not in engine:
@@ -32,6 +33,15 @@ def broker():
         client = redis.Redis.from_url(url)
     client.ping()  # fails the run, never skips, when the broker is missing
     yield url
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Seed the test database once; tests run in transactions that roll back to this state."""
+    from agencies.seed import seed_reference_data
+
+    with django_db_blocker.unblock():
+        seed_reference_data()
 
 
 @pytest.fixture
