@@ -56,6 +56,9 @@ class Actor:
     name: str = ""
     agency_code: str | None = None
     user: Any = field(default=None, compare=False)
+    # For a partner's packet: the change was made there by the consumer or the merchant, whom
+    # that agency speaks for (the consumer only through the home agency).
+    on_behalf_of: str = ""
 
     @classmethod
     def consumer(cls, name: str = "") -> Actor:
@@ -69,9 +72,9 @@ class Actor:
         return cls("caseworker", name, settings.ODR_NODE, user)
 
     @classmethod
-    def agency(cls, code: str) -> Actor:
+    def agency(cls, code: str, *, name: str = "", on_behalf_of: str = "") -> Actor:
         """A partner agency acting through a case packet applied by the relay."""
-        return cls("agency", code, code)
+        return cls("agency", name or code, code, on_behalf_of=on_behalf_of)
 
     @classmethod
     def system(cls) -> Actor:
@@ -86,6 +89,10 @@ class Actor:
 def side_of(actor: Actor, dispute: Dispute) -> str:
     if actor.kind in ("consumer", "merchant", "system"):
         return actor.kind
+    if actor.kind == "agency" and actor.on_behalf_of == "merchant":
+        return "merchant"
+    if actor.kind == "agency" and actor.on_behalf_of == "consumer":
+        return "consumer" if actor.agency_code == dispute.home_agency.code else "outsider"
     if actor.agency_code == dispute.home_agency.code:
         return "home"
     if dispute.partner_agency_id and actor.agency_code == dispute.partner_agency.code:
@@ -367,7 +374,20 @@ def file_dispute(
         status_changed_at=now,
         filed_at=now,
     )
-    dispute.full_clean()
+    # Field checks only: the related rows were passed in as fetched instances, the reference
+    # was just allocated under a lock, and the database enforces the constraints; their checks
+    # in full_clean would cost a dozen queries per filing.
+    dispute.full_clean(
+        exclude=[
+            "home_agency",
+            "consumer_country",
+            "merchant_country",
+            "category",
+            "desired_remedy",
+        ],
+        validate_unique=False,
+        validate_constraints=False,
+    )
     compute_deadlines(dispute, now)
     dispute.save()
     dispute.problem_types.set(problem_types)
@@ -783,9 +803,10 @@ def add_document(
         "partner": "partner_agency",
         "merchant": "merchant",
     }[side]
-    already = dispute.evidence.filter(sha256=hashlib.sha256(content).hexdigest())
+    # Evaluated before storing: a lazy queryset would always find the file just stored.
+    already = dispute.evidence.filter(sha256=hashlib.sha256(content).hexdigest()).exists()
     evidence = store_evidence(dispute, name=name, content=content, uploaded_by=uploaded_by)
-    if not already.exists():
+    if not already:
         record_event(
             dispute,
             actor,
@@ -796,3 +817,31 @@ def add_document(
             visible_to_consumer=visible_to_consumer,
         )
     return evidence
+
+
+@transaction.atomic
+def flag_missed_deadlines(dispute: Dispute, today: dt.date) -> list[TimelineEvent]:
+    """Write one timeline event per missed deadline, never twice for the same deadline."""
+    from .selectors import missed_deadlines
+
+    dispute = _locked(dispute)
+    flagged = []
+    for name, due in missed_deadlines(dispute, today):
+        already = dispute.timeline.filter(
+            kind=TimelineEvent.Kind.DEADLINES, data__deadline=name, data__due=str(due)
+        ).exists()
+        if already:
+            continue
+        flagged.append(
+            record_event(
+                dispute,
+                Actor.system(),
+                TimelineEvent.Kind.DEADLINES,
+                text=_("Deadline missed: %(deadline)s was due on %(due)s.")
+                % {"deadline": Dispute._meta.get_field(name).verbose_name, "due": due},
+                data={"event": "deadline_missed", "deadline": name, "due": str(due)},
+                visible_to_consumer=False,
+                relay=False,
+            )
+        )
+    return flagged

@@ -116,7 +116,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI assets served from our own static files
     "django_filters",
+    "odr",  # template filters: {% load odr_format %} (money, number)
     "agencies",
     "disputes",
     "relay",
@@ -175,6 +177,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 if env("DATABASE_TEST_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": env("DATABASE_TEST_NAME")}
+elif ODR_ENV == "test" and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not the in-memory default: concurrency tests and the live server use several
+    # threads, which an in-memory SQLite database cannot serve with its table locks.
+    DATABASES["default"]["TEST"] = {"NAME": str(ODR_DATA_DIR / f"test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -196,6 +202,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
 MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
+# English dates are British (25 Nov 2026, 25/11/2026); id and ko use Django's own formats.
+FORMAT_MODULE_PATH = ["odr.formats"]
 
 # Times are stored in UTC and shown in the viewer's zone (see odr.middleware).
 TIME_ZONE = "UTC"
@@ -231,6 +239,17 @@ ODR_RELAY_TIMEOUT_SECONDS = float(env("ODR_RELAY_TIMEOUT_SECONDS", "10"))
 ODR_TRACKING_LINK_MAX_AGE_DAYS = env_int("ODR_TRACKING_LINK_MAX_AGE_DAYS", 30)
 # The packet transport may use plain HTTP only on loopback and in development.
 ODR_RELAY_ALLOW_HTTP = env_bool("ODR_RELAY_ALLOW_HTTP", default=not PRODUCTION)
+# Relay retries: exponential backoff with jitter between these bounds, until the MoU's deadline.
+ODR_RELAY_BACKOFF_BASE_SECONDS = float(env("ODR_RELAY_BACKOFF_BASE_SECONDS", "5"))
+ODR_RELAY_BACKOFF_MAX_SECONDS = float(env("ODR_RELAY_BACKOFF_MAX_SECONDS", "900"))
+ODR_PACKET_TTL_SECONDS = env_int("ODR_PACKET_TTL_SECONDS", 7 * 24 * 3600)
+# After `node_keys rotate` the old keys stay valid this long, so packets in flight still verify.
+ODR_KEY_GRACE_SECONDS = env_int("ODR_KEY_GRACE_SECONDS", 14 * 24 * 3600)
+# A case's evidence must fit in one packet: files are base64 in the signed JSON, whose JWS is
+# base64url inside the JWE, base64url again, so a byte of evidence takes 64/27 bytes on the wire.
+ODR_MAX_CASE_EVIDENCE_BYTES = env_int(
+    "ODR_MAX_CASE_EVIDENCE_BYTES", (ODR_MAX_PACKET_BYTES - 256 * 1024) * 27 // 64
+)
 
 # Celery: the database is the source of truth, so tasks are acknowledged only after they ran and
 # a worker lost mid-task gives its task back to the queue.
@@ -261,6 +280,14 @@ CELERY_BEAT_SCHEDULE = {
     "disputes-refresh-overdue": {
         "task": "disputes.tasks.flag_overdue_disputes",
         "schedule": crontab(minute=15),
+    },
+    "portal-resend-pending-notifications": {
+        "task": "portal.tasks.send_pending_notifications",
+        "schedule": 300.0,
+    },
+    "portal-purge-expired-drafts": {
+        "task": "portal.tasks.purge_expired_drafts",
+        "schedule": crontab(minute=40, hour=3),
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(ODR_DATA_DIR / "celerybeat-schedule")
@@ -295,6 +322,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Intake and follow-up of cross-border consumer disputes.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"LanguageEnum": "api.serializers.LANGUAGE_CHOICES"},
 }
 
 CACHES = {
