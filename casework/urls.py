@@ -1,4 +1,25 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "casework"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("file/", views.file_on_behalf, name="file"),
+    path("disputes/<str:reference>/", views.detail, name="detail"),
+    path("disputes/<str:reference>/act/<slug:action>/", views.act, name="act"),
+    path("disputes/<str:reference>/messages/", views.post_message, name="post_message"),
+    path(
+        "disputes/<str:reference>/messages/<int:message_id>/translations/",
+        views.translate_message,
+        name="translate_message",
+    ),
+    path("disputes/<str:reference>/documents/", views.add_document, name="add_document"),
+    path(
+        "disputes/<str:reference>/evidence/<int:evidence_id>/",
+        views.download_evidence,
+        name="evidence",
+    ),
+]
