@@ -1,0 +1,121 @@
+"""A retried filing with the same Idempotency-Key files nothing twice, even when concurrent."""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+from rest_framework.test import APIClient
+
+from api.models import ApiFiling, IdempotencyRecord
+from disputes.models import Dispute
+from tests.api.conftest import filing
+
+
+def test_a_retry_with_the_same_key_and_body_replays_the_first_answer(portal):
+    _client, _key, http = portal
+    first = http.post("/api/v1/disputes/", filing(), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    again = http.post("/api/v1/disputes/", filing(), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again["Location"] == first["Location"]
+    assert again["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first
+    assert Dispute.objects.count() == 1
+
+
+def test_the_same_key_with_a_different_body_is_refused_with_422(portal):
+    _client, _key, http = portal
+    http.post("/api/v1/disputes/", filing(), format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    response = http.post(
+        "/api/v1/disputes/",
+        filing(merchant_name="Another shop"),
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k-2",
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "idempotency_key_reused"
+    assert Dispute.objects.count() == 1
+
+
+def test_keys_are_per_client_and_new_keys_file_again(make_client):
+    _a, _key, first_portal = make_client("Portal A")
+    _b, _key, second_portal = make_client("Portal B")
+    one = first_portal.post(
+        "/api/v1/disputes/", filing(), format="json", HTTP_IDEMPOTENCY_KEY="same"
+    )
+    two = second_portal.post(
+        "/api/v1/disputes/", filing(), format="json", HTTP_IDEMPOTENCY_KEY="same"
+    )
+    three = first_portal.post(
+        "/api/v1/disputes/", filing(), format="json", HTTP_IDEMPOTENCY_KEY="other"
+    )
+    assert len({one.json()["reference"], two.json()["reference"], three.json()["reference"]}) == 3
+    assert Dispute.objects.count() == 3
+
+
+def test_a_refused_request_keeps_no_record_so_the_key_can_be_retried(portal):
+    _client, _key, http = portal
+    bad = http.post(
+        "/api/v1/disputes/",
+        filing(purchase_date="2999-01-01"),
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k-3",
+    )
+    assert bad.status_code == 400
+    assert not IdempotencyRecord.objects.exists()
+    good = http.post("/api/v1/disputes/", filing(), format="json", HTTP_IDEMPOTENCY_KEY="k-3")
+    assert good.status_code == 201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_duplicates_file_one_dispute(portal):
+    """Several threads, each with its own database connection, send the same request at once."""
+    _client, key, _http = portal
+    threads_count = 6
+    barrier = threading.Barrier(threads_count)
+    results: list = [None] * threads_count
+
+    def send(index: int):
+        try:
+            http = APIClient()
+            http.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+            barrier.wait(timeout=30)
+            response = http.post(
+                "/api/v1/disputes/", filing(), format="json", HTTP_IDEMPOTENCY_KEY="burst"
+            )
+            results[index] = (
+                response.status_code,
+                response.json(),
+                response.headers.get("Idempotent-Replayed"),
+            )
+        except Exception as error:  # reported below, with the thread's index
+            results[index] = ("exception", repr(error))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert all(not thread.is_alive() for thread in threads)
+    assert all(result is not None and result[0] == 201 for result in results), results
+    assert len({body["reference"] for _status, body, _replayed in results}) == 1
+    assert [replayed for _status, _body, replayed in results].count("true") == threads_count - 1
+    assert Dispute.objects.count() == 1
+    assert ApiFiling.objects.count() == 1
+    assert IdempotencyRecord.objects.count() == 1
+    assert connection.vendor in ("postgresql", "sqlite")
+
+
+def test_a_used_key_with_an_invalid_body_is_still_422_not_400(portal):
+    _client, _key, http = portal
+    http.post("/api/v1/disputes/", filing(), format="json", HTTP_IDEMPOTENCY_KEY="k-4")
+    response = http.post(
+        "/api/v1/disputes/",
+        filing(consumer_email="broken"),
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k-4",
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "idempotency_key_reused"

@@ -1,0 +1,57 @@
+"""The OpenAPI schema comes from the code; the docs page uses our own static assets."""
+
+import re
+
+import pytest
+import yaml
+from django.contrib.staticfiles import finders
+from django.test import Client
+from drf_spectacular.validation import validate_schema
+
+
+def test_the_schema_is_valid_openapi_3_with_every_endpoint(db):
+    response = Client().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    schema = (
+        response.json() if "json" in response["Content-Type"] else yaml.safe_load(response.content)
+    )
+    assert schema["openapi"].startswith("3.")
+    validate_schema(schema)
+    paths = schema["paths"]
+    assert "post" in paths["/api/v1/disputes/"]
+    assert "get" in paths["/api/v1/disputes/{reference}/"]
+    assert "post" in paths["/api/v1/disputes/{reference}/evidence/"]
+    assert "get" in paths["/api/v1/reference-data/"]
+    assert "get" in paths["/api/v1/coverage/"]
+    assert "ApiKey" in schema["components"]["securitySchemes"]
+    filing = paths["/api/v1/disputes/"]["post"]
+    assert any(p["name"] == "Idempotency-Key" for p in filing["parameters"])
+
+
+def test_the_docs_page_loads_swagger_ui_from_this_server(db):
+    response = Client().get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "cdn" not in html.lower()
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+    assert any(asset.endswith("swagger-ui-bundle.js") for asset in assets), assets
+    for asset in assets:
+        path = asset.removeprefix("/static/")
+        assert finders.find(path), f"{asset} is not a static file of this project"
+
+
+@pytest.mark.browser
+def test_swagger_ui_renders_the_operations_in_a_browser(live_server, page, screenshot):
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            None if request.url.startswith(live_server.url) else outside.append(request.url)
+        ),
+    )
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.goto(f"{live_server.url}/api/docs/")
+    page.get_by_text("/api/v1/disputes/", exact=True).first.wait_for()
+    assert page.get_by_text("File a dispute").first.is_visible()
+    screenshot(page, "swagger")
+    assert outside == []
