@@ -1,8 +1,61 @@
-"""Consumer notifications for timeline events."""
+"""Consumer notifications for timeline events.
+
+Called by disputes.services.record_event inside the domain transaction: the Notification row is
+written with the event (or not at all), and the email task is queued only after commit. The
+unique (event, kind) constraint and ``sent_at`` make sure no event is ever emailed twice.
+"""
 
 from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+
+from disputes.models import TimelineEvent
+
+
+def notification_kind(event: TimelineEvent) -> str | None:
+    """Which email an event calls for, or None when the consumer need not hear about it."""
+    from .models import Notification
+
+    Kind = TimelineEvent.Kind
+    if event.kind == Kind.FILED:
+        return Notification.Kind.FILING_RECEIPT
+    if not event.visible_to_consumer or event.actor == TimelineEvent.Actor.CONSUMER:
+        return None
+    if event.kind == Kind.STATUS_CHANGED:
+        return Notification.Kind.STATUS_CHANGED
+    if event.kind == Kind.MESSAGE:
+        return Notification.Kind.MESSAGE
+    if event.kind == Kind.DOCUMENT:
+        return Notification.Kind.DOCUMENT
+    if event.kind == Kind.NOTE:
+        if (event.data or {}).get("event") == "settlement_proposed":
+            return Notification.Kind.SETTLEMENT_PROPOSED
+        return Notification.Kind.UPDATE
+    return None
 
 
 def on_timeline_event(event) -> None:
     """Called inside the transaction that wrote ``event``; queues the consumer's email."""
-    return None
+    from .models import Notification
+    from .tasks import send_notification
+
+    dispute = event.dispute
+    # Only the node where the consumer filed writes to them; a partner node holds a copy.
+    if dispute.home_agency.code != settings.ODR_NODE or not dispute.consumer_email:
+        return
+    kind = notification_kind(event)
+    if kind is None:
+        return
+    notification, created = Notification.objects.get_or_create(
+        event=event,
+        kind=kind,
+        defaults={
+            "dispute": dispute,
+            "email": dispute.consumer_email,
+            "language": dispute.consumer_language or settings.LANGUAGE_CODE,
+        },
+    )
+    if created:
+        notification_id = notification.pk
+        transaction.on_commit(lambda: send_notification.delay(notification_id))

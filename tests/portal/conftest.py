@@ -1,0 +1,79 @@
+"""Helpers for the consumer portal tests: a typical consumer's answers and small real files."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+# Real file headers: evidence is checked by content, so these must look like what they claim.
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00"
+    b"\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00"
+    b"\x00IEND\xaeB`\x82"
+)
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 64
+
+
+def answers(seeded, **overrides) -> dict[str, dict]:
+    """Form data for each step, as a consumer in Indonesia buying from a Korean shop types it."""
+    from agencies.models import Category
+    from disputes.models import ProblemType, Remedy
+
+    steps = {
+        "you": {
+            "consumer_name": "Dewi Lestari",
+            "consumer_email": "dewi@example.id",
+            "consumer_phone": "+62 812 0000 1111",
+            "consumer_country": "ID",
+            "consumer_language": "id",
+        },
+        "merchant": {
+            "merchant_name": "Seoul Gadget Store",
+            "merchant_website": "https://seoulgadget.example.kr",
+            "merchant_country": "KR",
+            "merchant_contact": "",
+        },
+        "purchase": {
+            "category": str(Category.objects.get(code="electronics").pk),
+            "purchase_date": "2026-10-01",
+            "order_number": "SGS-2026-88812",
+            "amount": "1250000",
+            "currency": "IDR",
+            "payment_method": "card",
+            "platform": "Seoul Gadget web shop",
+        },
+        "problem": {
+            "problem_types": [str(ProblemType.objects.get(code="non_delivery").pk)],
+            "desired_remedy": str(Remedy.objects.get(code="refund").pk),
+            "consumer_account": "Saya membayar headphone tetapi barang tidak pernah dikirim.",
+        },
+    }
+    for step, values in overrides.items():
+        steps[step] = {**steps[step], **values}
+    return steps
+
+
+def fill_steps(client, steps: dict[str, dict]) -> None:
+    for step, data in steps.items():
+        response = client.post(f"/file/{step}/", {**data, "action": "next"})
+        assert response.status_code == 302, (step, response.content.decode()[:3000])
+
+
+@pytest.fixture
+def find_limits():
+    """The "find my dispute" rate limit lives in the shared Redis cache: start from zero."""
+
+    def clear():
+        keys = [f"portal:find:ip:{ip}" for ip in ("127.0.0.1", "unknown")]
+        year = timezone.now().year
+        keys += [
+            f"portal:find:ref:BPKN-{y}-{n:06d}" for y in (year, year + 1) for n in range(1, 20)
+        ]
+        keys += ["portal:find:ref:BPKN-2099-000001"]
+        cache.delete_many(keys)
+
+    clear()
+    yield
+    clear()
