@@ -77,13 +77,13 @@ def store_evidence(dispute: Dispute, *, name: str, content: bytes, uploaded_by: 
     """Store a file once per dispute (by hash); a second upload of the same bytes returns it."""
     content_type = check_evidence(name, content)
     total = sum(dispute.evidence.values_list("size", flat=True)) + len(content)
-    if total > settings.ODR_MAX_PACKET_BYTES * 3 // 4:
-        # Everything filed must fit in one case packet (base64 adds a third) when forwarded.
+    if total > settings.ODR_MAX_CASE_EVIDENCE_BYTES:
+        # Everything filed must fit in one case packet when forwarded (see settings).
         raise InvalidInput(
             _("Together the files would be %(size)s; a case can carry at most %(limit)s.")
             % {
                 "size": filesizeformat(total),
-                "limit": filesizeformat(settings.ODR_MAX_PACKET_BYTES * 3 // 4),
+                "limit": filesizeformat(settings.ODR_MAX_CASE_EVIDENCE_BYTES),
             },
             code="evidence_total_too_large",
         )

@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "relay"
-urlpatterns: list = []
+urlpatterns = [
+    path(".well-known/jwks.json", views.jwks, name="jwks"),
+    path("relay/inbox/", views.inbox, name="inbox"),
+]

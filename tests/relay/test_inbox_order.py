@@ -1,0 +1,88 @@
+"""Packets of a dispute are applied in their sequence order, whatever order they arrive in."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from disputes.models import Dispute, Status
+from relay.models import InboundPacket
+from relay.services import apply_waiting_packets
+from tests.relay.partner import forward_body, message_body, status_body
+
+pytestmark = pytest.mark.django_db
+
+REF = "KCA-2026-000042"
+
+
+def post(client, sealed: bytes):
+    return client.post(reverse("relay:inbox"), sealed, content_type="application/jose")
+
+
+def test_packets_that_arrive_early_wait_then_apply_in_order(client, kca, caseworker):
+    from disputes.services import Actor
+
+    forward = kca.packet("dispute.forward", forward_body(), dispute=REF, seq=1)
+    message = kca.packet("dispute.message", message_body("Second"), dispute=REF, seq=2)
+    withdraw = kca.packet("dispute.status", status_body("withdraw", text="x"), dispute=REF, seq=3)
+
+    third = post(client, withdraw)
+    second = post(client, message)
+    assert (third.status_code, third.json()["code"]) == (202, "waiting")
+    assert (second.status_code, second.json()["code"]) == (202, "waiting")
+    assert third.json()["status"] == "accepted"
+    # Nothing is applied early, not even by the periodic release.
+    apply_waiting_packets()
+    assert not Dispute.objects.filter(reference=REF).exists()
+    assert InboundPacket.objects.filter(state="waiting").count() == 2
+
+    first = post(client, forward)
+    assert first.json()["code"] == "applied"
+    dispute = Dispute.objects.get(reference=REF)
+    assert dispute.status == Status.WITHDRAWN
+    assert dispute.messages.filter(body="Second").exists()
+    states = dict(InboundPacket.objects.values_list("seq", "state"))
+    assert states == {1: "applied", 2: "applied", 3: "applied"}
+    applied_order = list(
+        InboundPacket.objects.order_by("applied_at", "seq").values_list("seq", flat=True)
+    )
+    assert applied_order == [1, 2, 3]
+    _ = caseworker, Actor
+
+
+def test_a_replayed_waiting_packet_keeps_its_original_receipt(client, kca):
+    early = kca.packet("dispute.message", message_body("Early"), dispute=REF, seq=2)
+    first = post(client, early)
+    post(client, kca.packet("dispute.forward", forward_body(), dispute=REF, seq=1))
+    again = post(client, early)
+    assert again.json()["receipt"] == first.json()["receipt"]
+    assert Dispute.objects.get(reference=REF).messages.filter(body="Early").count() == 1
+
+
+def test_a_refused_packet_does_not_block_the_ones_after_it(client, kca):
+    post(client, kca.packet("dispute.forward", forward_body(), dispute=REF, seq=1))
+    # seq 2 is refused by the lifecycle (the home agency cannot accept its own forward) ...
+    refused = post(
+        client, kca.packet("dispute.status", status_body("accept_forwarded"), dispute=REF, seq=2)
+    )
+    assert refused.json()["code"] == "domain_rejected"
+    # ... and seq 3 still applies: the sender will never send another seq 2.
+    later = post(client, kca.packet("dispute.message", message_body("Third"), dispute=REF, seq=3))
+    assert later.json()["code"] == "applied"
+
+
+def test_the_periodic_release_applies_what_an_interrupted_arrival_left_waiting(client, kca):
+    post(client, kca.packet("dispute.message", message_body("Waiting"), dispute=REF, seq=2))
+    post(client, kca.packet("dispute.forward", forward_body(), dispute=REF, seq=1))
+    # Simulate a crash between applying seq 1 and releasing seq 2: put seq 2 back to waiting.
+    packet = InboundPacket.objects.get(seq=2)
+    dispute = Dispute.objects.get(reference=REF)
+    dispute.messages.filter(body="Waiting").delete()
+    InboundPacket.objects.filter(pk=packet.pk).update(state="waiting", code="waiting")
+    from relay.models import InboundStream
+
+    InboundStream.objects.filter(dispute_reference=REF).update(last_seq=1)
+
+    assert apply_waiting_packets() == 1
+    assert dispute.messages.filter(body="Waiting").exists()
+    assert InboundPacket.objects.get(seq=2).state == "applied"
