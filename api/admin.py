@@ -79,6 +79,7 @@ class ApiFilingAdmin(admin.ModelAdmin):
     list_display = ["dispute", "client", "created_at"]
     list_select_related = ["dispute", "client"]
     list_filter = ["client"]
+    search_fields = ["dispute__reference", "client__name", "client__key_prefix"]
     readonly_fields = ["dispute", "client", "created_at"]
 
 
@@ -86,4 +87,5 @@ class ApiFilingAdmin(admin.ModelAdmin):
 class IdempotencyRecordAdmin(admin.ModelAdmin):
     list_display = ["client", "key", "method", "path", "response_status", "created_at"]
     list_filter = ["client"]
+    search_fields = ["key", "path", "client__name"]
     readonly_fields = [field.name for field in IdempotencyRecord._meta.fields]
