@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -12,6 +13,7 @@ from odr import embedded
 
 def pytest_configure(config):
     settings.ODR_DATA_DIR.mkdir(parents=True, exist_ok=True)
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # whitenoise expects it
     if os.environ.get("CI") == "true":
         engine = settings.DATABASES["default"]["ENGINE"]
         if "postgresql" not in engine:
