@@ -1,0 +1,330 @@
+"""Relay benchmark: two real nodes, PostgreSQL and Redis, real workers, real HTTP on loopback.
+
+    .venv/bin/python bench/relay.py --disputes 200 --messages 800
+    .venv/bin/python bench/relay.py --disputes 100 --messages 500 --rate 50
+    .venv/bin/python bench/relay.py --disputes 50 --messages 200 --profile var/bench/profile.txt
+
+BPKN and KCA each get a fresh PostgreSQL database (created on the server given by --postgres and
+dropped afterwards) and share the Redis given by --redis under unique key prefixes. BPKN
+forwards N disputes to KCA and then posts M messages on them; each is one case packet. Without
+--rate the packets are produced as fast as one process can write them; with --rate R they are
+offered at R packets per second.
+
+For every packet, latency is outbox commit (``created_at`` of BPKN's outbound row) to the moment
+KCA applied it and signed its receipt (``applied_at`` of KCA's inbound row; the receipt's own
+time has whole seconds only). BPKN then stores the receipt a few milliseconds later (verify and
+one UPDATE). Throughput is packets / (last applied - first commit). Peak RSS is the largest sum
+over a worker's process group (main process + pool), sampled every 0.2 s with psutil. The result
+is ONE JSON line on stdout; progress goes to stderr.
+
+--profile runs pyinstrument over BPKN delivering a batch of queued packets itself (the same
+``relay.services.deliver`` the worker task calls) and writes the text report to the given file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from odr.cluster import LocalCluster, Node, wait_for
+
+GENERATE = """
+import datetime as dt, json, time
+from decimal import Decimal
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from agencies.models import Category, Country
+from disputes import services
+from disputes.models import ProblemType, Remedy
+
+N, M, RATE = {n}, {m}, {rate}
+actor = services.Actor.caseworker(get_user_model().objects.get(username="budi"))
+fields = dict(
+    actor=services.Actor.consumer("Dewi Lestari"), consumer_name="Dewi Lestari",
+    consumer_email="dewi@example.id", consumer_country=Country.objects.get(code="ID"),
+    consumer_language="id", merchant_name="Seoul Gadget Store",
+    merchant_country=Country.objects.get(code="KR"), purchase_date=dt.date(2026, 10, 1),
+    amount=Decimal("1250000"), currency="IDR", payment_method="card",
+    category=Category.objects.get(code="electronics"),
+    problem_types=list(ProblemType.objects.filter(code="non_delivery")),
+    desired_remedy=Remedy.objects.get(code="refund"),
+    consumer_account="Saya membayar headphone tetapi barang tidak pernah dikirim.",
+    filing_language="id", intake_channel="web",
+)
+disputes = []
+for _ in range(N):
+    dispute = services.file_dispute(**fields)
+    disputes.append(services.start_review(dispute, actor=actor))
+mark = timezone.now()
+start = time.monotonic()
+produced = 0
+
+def pace():
+    # Offered load: packet i is due at start + i / RATE.
+    if RATE:
+        delay = start + produced / RATE - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+for dispute in disputes:
+    pace()
+    services.forward_dispute(dispute, actor=actor)
+    produced += 1
+for k in range(M):
+    pace()
+    services.post_message(disputes[k % N], actor=actor, body=f"Message {{k}}", language="en")
+    produced += 1
+print(json.dumps({{"mark": mark.isoformat(), "produced": produced,
+                  "produce_s": time.monotonic() - start}}))
+"""
+
+STATE = """
+import json
+from django.utils.dateparse import parse_datetime
+from relay.models import OutboundPacket
+rows = OutboundPacket.objects.filter(created_at__gte=parse_datetime({mark!r}))
+print(json.dumps([
+    [pid, state, created.timestamp()]
+    for pid, state, created in rows.values_list("pid", "state", "created_at")
+]))
+"""
+
+# The receipt's own time ("at") has whole seconds only; the receiver's applied_at has
+# microseconds, on the same clock, and the receipt is signed right after it.
+APPLIED = """
+import json
+from relay.models import InboundPacket
+rows = InboundPacket.objects.filter(state="applied", applied_at__isnull=False)
+print(json.dumps({{pid: at.timestamp() for pid, at in rows.values_list("pid", "applied_at")}}))
+"""
+
+PROFILE = """
+from pyinstrument import Profiler
+from relay import services
+from relay.models import OutboundPacket
+queued = OutboundPacket.objects.filter(state="queued").order_by("pk")
+ids = list(queued.values_list("pk", flat=True))
+profiler = Profiler(interval=0.0005)
+profiler.start()
+for packet_id in ids:
+    services.deliver(packet_id)
+profiler.stop()
+open({path!r}, "w").write(
+    f"pyinstrument: relay.services.deliver over {{len(ids)}} queued packets\\n"
+    + profiler.output_text(unicode=True, color=False, show_all=False)
+)
+print(len(ids))
+"""
+
+
+SEAL = """
+import json
+from django.utils import timezone
+from relay import services
+from relay.models import OutboundPacket
+# Sealed as deliver() would, so the receiver can be profiled on the exact bytes it would get.
+queued = OutboundPacket.objects.filter(state="queued").order_by("pk")
+for packet in queued.select_related("recipient"):
+    services._seal(packet, timezone.now())
+open({path!r}, "w").write(json.dumps(list(queued.values_list("sealed", flat=True))))
+"""
+
+RECEIVE = """
+import json
+from pyinstrument import Profiler
+from relay import services
+sealed = json.load(open({sealed!r}))
+profiler = Profiler(interval=0.0005)
+profiler.start()
+answers = [services.receive_packet(raw.encode(), content_type="application/jose")[0]
+           for raw in sealed]
+profiler.stop()
+open({path!r}, "w").write(
+    f"pyinstrument: relay.services.receive_packet over {{len(sealed)}} packets "
+    f"(HTTP statuses {{sorted(set(answers))}})\\n"
+    + profiler.output_text(unicode=True, color=False, show_all=False)
+)
+print(len(sealed))
+"""
+
+
+def server_cpu_seconds(nodes: list[Node]) -> float:
+    """User + system CPU of every web and worker process (with children) of the nodes."""
+    total = 0.0
+    for node in nodes:
+        for name in ("web", "worker"):
+            process = node.processes.get(name)
+            if not process or not process.alive():
+                continue
+            try:
+                main = psutil.Process(process.pid)
+                for each in [main, *main.children(recursive=True)]:
+                    times = each.cpu_times()
+                    total += times.user + times.system
+            except psutil.Error:
+                continue
+    return total
+
+
+class RssSampler(threading.Thread):
+    """The peak resident memory of each node's worker process group."""
+
+    def __init__(self, nodes: list[Node]):
+        super().__init__(daemon=True)
+        self.nodes = nodes
+        self.peak_bytes = 0
+        self.stopped = threading.Event()
+
+    def run(self):
+        while not self.stopped.wait(0.2):
+            for node in self.nodes:
+                worker = node.processes.get("worker")
+                if not worker or not worker.alive():
+                    continue
+                try:
+                    main = psutil.Process(worker.pid)
+                    total = sum(
+                        process.memory_info().rss
+                        for process in [main, *main.children(recursive=True)]
+                    )
+                except psutil.Error:
+                    continue
+                self.peak_bytes = max(self.peak_bytes, total)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--disputes", type=int, default=200, help="forwarded disputes (N)")
+    parser.add_argument("--messages", type=int, default=800, help="messages on them (M)")
+    parser.add_argument("--rate", type=float, default=0, help="offered packets/s (0: flat out)")
+    parser.add_argument("--concurrency", type=int, default=2, help="worker pool size per node")
+    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--profile", metavar="FILE", help="profile BPKN's deliveries instead")
+    args = parser.parse_args()
+    if args.disputes < 1:
+        parser.error("--disputes must be at least 1")
+
+    base = Path(tempfile.mkdtemp(prefix="odr-bench-", dir="/tmp"))
+    cluster = LocalCluster(
+        base,
+        ("ID-BPKN", "KR-KCA"),
+        postgres_url=args.postgres,
+        redis_url=args.redis,
+        env_name="test",
+        extra_env={"ODR_LOG_LEVEL": "WARNING", "ODR_RELAY_SWEEP_SECONDS": "5"},
+    )
+    try:
+        log("preparing two nodes (PostgreSQL databases, seed, keys)…")
+        cluster.prepare()
+        bpkn, kca = cluster["ID-BPKN"], cluster["KR-KCA"]
+        for node in (bpkn, kca):
+            node.start_web()
+            node.start_worker(concurrency=args.concurrency)
+            node.start_beat()
+        for node in (bpkn, kca):
+            node.wait_web()
+            node.wait_worker()
+        bpkn.dispute("caseworker", "budi", "--password", "a-long-bench-password-1")
+
+        if args.profile:
+            return profile(bpkn, kca, args)
+
+        sampler = RssSampler([bpkn, kca])
+        sampler.start()
+        load_before = round(psutil.getloadavg()[0], 1)
+        cpu_before = server_cpu_seconds([bpkn, kca])
+        total = args.disputes + args.messages
+        log(f"producing {total} packets" + (f" at {args.rate}/s" if args.rate else "") + "…")
+        produced = json.loads(
+            bpkn.shell(
+                GENERATE.format(n=args.disputes, m=args.messages, rate=args.rate),
+                timeout=3600,
+            )
+            .strip()
+            .splitlines()[-1]
+        )
+
+        def all_acknowledged():
+            current = json.loads(bpkn.shell(STATE.format(mark=produced["mark"])))
+            done = sum(1 for _pid, state, _created in current if state == "acknowledged")
+            return len(current) >= total and done == len(current) and current
+
+        final = wait_for(all_acknowledged, timeout=1800, interval=1.0, what="all receipts")
+        cpu_used = server_cpu_seconds([bpkn, kca]) - cpu_before
+        sampler.stopped.set()
+        sampler.join()
+        applied = json.loads(kca.shell(APPLIED.format()))
+        latencies = [(applied[pid] - created) * 1000 for pid, _state, created in final]
+        first_commit = min(created for _pid, _state, created in final)
+        last_receipt = max(applied[pid] for pid, _state, _created in final)
+        result = {
+            "bench": "relay",
+            "packets": len(final),
+            "disputes": args.disputes,
+            "messages": args.messages,
+            "offered_rate": args.rate or None,
+            "produce_s": round(produced["produce_s"], 2),
+            "packets_per_s": round(len(final) / (last_receipt - first_commit), 1),
+            "p50_ms": round(statistics.median(latencies), 1),
+            "p99_ms": round(percentile(latencies, 0.99), 1),
+            "max_ms": round(max(latencies), 1),
+            "peak_worker_rss_mb": round(sampler.peak_bytes / 2**20, 1),
+            # Both nodes' gunicorn and workers; not PostgreSQL, Redis or the producer.
+            "server_cpu_ms_per_packet": round(cpu_used * 1000 / len(final), 1),
+            "load_before": load_before,
+            "load_after": round(psutil.getloadavg()[0], 1),
+            "worker_concurrency": args.concurrency,
+            "cpus": psutil.cpu_count(),
+        }
+        print(json.dumps(result), flush=True)
+        return 0
+    finally:
+        cluster.teardown()
+
+
+def profile(bpkn: Node, kca: Node, args) -> int:
+    """Profile both ends with pyinstrument: KCA receiving, then BPKN delivering.
+
+    BPKN's worker is stopped while the packets are produced, so they stay queued. They are
+    sealed and handed to KCA's ``receive_packet`` (what its inbox view calls) under the profiler;
+    then BPKN delivers them itself with ``deliver`` (what the worker task calls), now meeting
+    KCA's answer for packets it already has.
+    """
+    bpkn.stop("worker")
+    bpkn.stop("beat")
+    bpkn.shell(GENERATE.format(n=args.disputes, m=args.messages, rate=0), timeout=3600)
+    path = Path(args.profile).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sealed = path.with_suffix(".sealed.json")
+    receiver = path.with_name(path.stem + "-receiver" + path.suffix)
+    bpkn.shell(SEAL.format(path=str(sealed)), timeout=3600)
+    count = kca.shell(RECEIVE.format(sealed=str(sealed), path=str(receiver)), timeout=3600)
+    log(f"profiled {count.strip()} receptions into {receiver}")
+    sealed.unlink()
+    count = bpkn.shell(PROFILE.format(path=str(path)), timeout=3600).strip()
+    log(f"profiled {count} deliveries into {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

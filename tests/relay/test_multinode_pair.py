@@ -1,0 +1,76 @@
+"""Two real nodes, BPKN and KCA alone: a case sent back, forwarded again, then withdrawn.
+
+Like test_multinode, each node is its own processes with its own database and broker (PostgreSQL
+and the shared Redis under unique prefixes in CI; SQLite and embedded Redis locally).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from odr.cluster import LocalCluster, file_and_forward, wait_delivered, wait_status
+from tests.relay.test_multinode import cluster_options, status_changes
+
+pytestmark = pytest.mark.multinode
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    with LocalCluster(
+        tmp_path_factory.mktemp("pair"),
+        ("ID-BPKN", "KR-KCA"),
+        extra_env={
+            "ODR_RELAY_SWEEP_SECONDS": "1",
+            "ODR_RELAY_BACKOFF_BASE_SECONDS": "1",
+            "ODR_RELAY_BACKOFF_MAX_SECONDS": "3",
+        },
+        **cluster_options(),
+    ) as cluster:
+        cluster["ID-BPKN"].dispute("caseworker", "budi", "--password", "a-long-test-password-1")
+        cluster["KR-KCA"].dispute("caseworker", "minji", "--password", "a-long-test-password-1")
+        yield cluster
+
+
+def test_returned_reforwarded_and_withdrawn_case_stays_the_same_on_both_nodes(pair):
+    bpkn, kca = pair["ID-BPKN"], pair["KR-KCA"]
+    reference = file_and_forward(bpkn, "budi")
+    wait_status(kca, reference, "forwarded")
+
+    reason = "Please add the order confirmation; the merchant cannot find the order."
+    kca.dispute(
+        "act", reference, "return_to_home", "--as", "minji", "--language", "en", "--text", reason
+    )
+    returned = wait_status(bpkn, reference, "under_review")
+    assert returned["timeline"][-1]["text"] == reason
+
+    bpkn.dispute("act", reference, "forward", "--as", "budi")
+    wait_status(kca, reference, "forwarded")
+    kca.dispute("act", reference, "accept_forwarded", "--as", "minji")
+    wait_status(bpkn, reference, "accepted_by_partner")
+
+    bpkn.dispute(
+        "act",
+        reference,
+        "withdraw",
+        "--consumer",
+        "--language",
+        "id",
+        "--text",
+        "Penjual sudah mengembalikan uang saya.",
+    )
+    wait_status(kca, reference, "withdrawn")
+
+    wait_delivered(bpkn, kca, reference)
+    wait_delivered(kca, bpkn, reference)
+    at_bpkn, at_kca = bpkn.show(reference), kca.show(reference)
+    assert (
+        status_changes(at_bpkn)
+        == status_changes(at_kca)
+        == [
+            ("under_review", "forwarded"),
+            ("forwarded", "under_review"),
+            ("under_review", "forwarded"),
+            ("forwarded", "accepted_by_partner"),
+            ("accepted_by_partner", "withdrawn"),
+        ]
+    )
