@@ -20,6 +20,7 @@ demo: install
 
 test: install browser
 	$(BIN)/python -m odr.i18n check
+	$(BIN)/python -m odr.i18n compile
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	ODR_ENV=test $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from agencies.models import Agency, Category, Country, DomesticBody, MoU
 
@@ -288,7 +289,9 @@ class Message(models.Model):
     dispute = models.ForeignKey(
         Dispute, on_delete=models.CASCADE, related_name="messages", verbose_name=_("dispute")
     )
-    author_kind = models.CharField(_("from"), max_length=20, choices=Author.choices)
+    author_kind = models.CharField(
+        pgettext_lazy("message sender", "from"), max_length=20, choices=Author.choices
+    )
     author_name = models.CharField(_("author"), max_length=200, blank=True)
     body = models.TextField(_("message"))
     language = models.CharField(_("language"), max_length=10, validators=[language_validator])

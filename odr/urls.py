@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
-admin.site.site_header = "ODR node administration"
+admin.site.site_header = _("ODR node administration")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
