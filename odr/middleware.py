@@ -1,8 +1,29 @@
-"""Show times in the viewer's zone: their own choice, else the zone of this node's agency."""
+"""Show times in the viewer's zone: their browser's zone if it told us, else the agency's zone.
 
+A small script in base.html stores the browser's IANA zone name in the ``odr_timezone`` cookie;
+without JavaScript the viewer sees the zone of this node's agency, named on the page.
+"""
+
+import functools
 import zoneinfo
 
 from django.utils import timezone
+
+TIMEZONE_COOKIE = "odr_timezone"
+
+
+@functools.cache
+def known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())  # scans the disk: once per process
+
+
+def viewer_zone_name(request) -> str:
+    name = request.COOKIES.get(TIMEZONE_COOKIE, "")
+    if name and name in known_zones():
+        return name
+    from agencies.selectors import this_agency_timezone
+
+    return this_agency_timezone()
 
 
 class ViewerTimezoneMiddleware:
@@ -10,13 +31,8 @@ class ViewerTimezoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        name = request.session.get("odr_timezone") if hasattr(request, "session") else None
-        if not name:
-            from agencies.selectors import this_agency_timezone
-
-            name = this_agency_timezone()
         try:
-            timezone.activate(zoneinfo.ZoneInfo(name))
+            timezone.activate(zoneinfo.ZoneInfo(viewer_zone_name(request)))
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             timezone.deactivate()
         try:
