@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -43,10 +44,24 @@ def this_agency_timezone() -> str:
 def working_calendar(country: Country, around: dt.date | None = None) -> WorkingCalendar:
     """The country's calendar, with holidays from a year before to two years after ``around``."""
     around = around or timezone.now().date()
-    holidays = country.public_holidays.filter(
-        date__gte=around.replace(year=around.year - 1, month=1, day=1),
-        date__lte=around.replace(year=around.year + 2, month=12, day=31),
-    ).values_list("date", flat=True)
+    # A plain statement: every filing and every transition needs a calendar, and building the
+    # ORM query (a join through the model's ordering, the translated queryset) cost more CPU
+    # than the database's answer. Not cached across requests: a process could not tell when
+    # another process, or a rolled-back transaction, changed the holidays.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT date FROM agencies_publicholiday"
+            " WHERE country_id = %s AND date >= %s AND date <= %s",
+            [
+                country.pk,
+                around.replace(year=around.year - 1, month=1, day=1),
+                around.replace(year=around.year + 2, month=12, day=31),
+            ],
+        )
+        holidays = [
+            day if isinstance(day, dt.date) else dt.date.fromisoformat(day)
+            for (day,) in cursor.fetchall()
+        ]
     return calendar_for(country.working_week, holidays)
 
 

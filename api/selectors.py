@@ -49,9 +49,17 @@ def dispute_of(client: ApiClient, reference: str) -> Dispute | None:
 
 def with_public_parts(dispute: Dispute, *, has_evidence: bool = True) -> Dispute:
     """Attach what DisputeSerializer shows to a dispute just written, without fetching it again."""
-    dispute.public_timeline = list(
-        dispute.timeline.filter(visible_to_consumer=True).order_by("at", "pk")
-    )
+    recorded = getattr(dispute, "recorded_events", None)
+    if recorded is not None:
+        # Just filed: file_dispute handed over every event it wrote.
+        dispute.public_timeline = sorted(
+            (event for event in recorded if event.visible_to_consumer),
+            key=lambda event: (event.at, event.pk),
+        )
+    else:
+        dispute.public_timeline = list(
+            dispute.timeline.filter(visible_to_consumer=True).order_by("at", "pk")
+        )
     dispute.evidence_files = (
         list(dispute.evidence.order_by("uploaded_at", "pk")) if has_evidence else []
     )

@@ -138,7 +138,10 @@ def stored_outcome(client: ApiClient, key: str, request_fingerprint: str) -> Out
     return Outcome(record.response_status or 200, record.response_body or {}, replayed=True)
 
 
-@transaction.atomic
+class _KeyTaken(Exception):
+    """The idempotency record's insert met a record with the same (client, key)."""
+
+
 def run_idempotent(
     client: ApiClient,
     key: str,
@@ -154,21 +157,30 @@ def run_idempotent(
     waits on the unique index until the first transaction ends, then finds its stored response.
     If the work fails, the record goes with it, so the client may retry with the same key.
     """
+    # The duplicate's failed insert rolls back the whole (still empty) transaction instead of a
+    # savepoint around the insert: two statements fewer for every request that is not a retry.
     try:
         with transaction.atomic():
-            record = IdempotencyRecord.objects.create(
-                client=client, key=key, method=method, path=path, fingerprint=request_fingerprint
-            )
-    except IntegrityError:
+            try:
+                record = IdempotencyRecord.objects.create(
+                    client=client,
+                    key=key,
+                    method=method,
+                    path=path,
+                    fingerprint=request_fingerprint,
+                )
+            except IntegrityError as error:
+                raise _KeyTaken from error
+            status, body = produce()
+            record.response_status = status
+            record.response_body = body
+            record.save(update_fields=["response_status", "response_body"])
+    except _KeyTaken as taken:
         # A concurrent duplicate committed first: answer as it did.
         outcome = stored_outcome(client, key, request_fingerprint)
         if outcome is None:
-            raise
+            raise taken.__cause__ from None
         return outcome
-    status, body = produce()
-    record.response_status = status
-    record.response_body = body
-    record.save(update_fields=["response_status", "response_body"])
     return Outcome(status, body)
 
 

@@ -330,7 +330,7 @@ SPECTACULAR_SETTINGS = {
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "odr.cache.RedisCache",  # Django's, reusing its redis client
         "LOCATION": env("CACHE_URL", CELERY_BROKER_URL.replace("redis+socket://", "unix://")),
         "KEY_PREFIX": f"{ODR_REDIS_KEY_PREFIX}cache",
     }
