@@ -217,6 +217,7 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=800, help="messages on them (M)")
     parser.add_argument("--rate", type=float, default=0, help="offered packets/s (0: flat out)")
     parser.add_argument("--concurrency", type=int, default=2, help="worker pool size per node")
+    parser.add_argument("--pool", default="prefork", help="worker pool: prefork or threads")
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--profile", metavar="FILE", help="profile BPKN's deliveries instead")
@@ -239,7 +240,7 @@ def main() -> int:
         bpkn, kca = cluster["ID-BPKN"], cluster["KR-KCA"]
         for node in (bpkn, kca):
             node.start_web()
-            node.start_worker(concurrency=args.concurrency)
+            node.start_worker(concurrency=args.concurrency, pool=args.pool)
             node.start_beat()
         for node in (bpkn, kca):
             node.wait_web()
@@ -294,6 +295,7 @@ def main() -> int:
             "load_before": load_before,
             "load_after": round(psutil.getloadavg()[0], 1),
             "worker_concurrency": args.concurrency,
+            "worker_pool": args.pool,
             "cpus": psutil.cpu_count(),
         }
         print(json.dumps(result), flush=True)

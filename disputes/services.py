@@ -18,8 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -37,7 +36,6 @@ from .models import (
     Message,
     MessageTranslation,
     ProblemType,
-    ReferenceCounter,
     Remedy,
     Status,
     TimelineEvent,
@@ -116,17 +114,21 @@ def timeline_actor(actor: Actor, dispute: Dispute) -> str:
 def allocate_reference(agency: Agency, year: int) -> str:
     """The next reference of an agency for a year, e.g. BPKN-2026-000123.
 
-    The counter row is created if missing and then incremented with a single UPDATE, which takes
-    a row lock (PostgreSQL) or the write lock (SQLite) until the filing transaction commits, so
+    The counter row is created or incremented by one upsert, which takes a row lock
+    (PostgreSQL) or the write lock (SQLite) until the filing transaction commits, so
     concurrent filings never share or skip a number. Call inside ``transaction.atomic``.
     """
-    ReferenceCounter.objects.bulk_create(
-        [ReferenceCounter(agency=agency, year=year, last_number=0)], ignore_conflicts=True
-    )
-    ReferenceCounter.objects.filter(agency=agency, year=year).update(
-        last_number=F("last_number") + 1
-    )
-    number = ReferenceCounter.objects.get(agency=agency, year=year).last_number
+    # One upsert instead of insert-if-missing, update and select: numbering is on every
+    # filing's path. PostgreSQL and SQLite (3.35+) both support ON CONFLICT … RETURNING.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO disputes_referencecounter (agency_id, year, last_number)"
+            " VALUES (%s, %s, 1) ON CONFLICT (agency_id, year)"
+            " DO UPDATE SET last_number = disputes_referencecounter.last_number + 1"
+            " RETURNING last_number",
+            [agency.pk, year],
+        )
+        (number,) = cursor.fetchone()
     if number > 999_999:
         raise DomainError(_("The reference numbers for this year are exhausted."))
     return f"{agency.reference_prefix}-{year}-{number:06d}"
@@ -233,14 +235,34 @@ def record_event(
     return event
 
 
+_LOCKED_RELATED = ("home_agency", "partner_agency", "mou", "category", "desired_remedy")
+
+
 def _locked(dispute: Dispute) -> Dispute:
-    return (
-        Dispute.objects.select_for_update(of=("self",))
-        .select_related(
-            "home_agency__country", "partner_agency__country", "mou", "category", "desired_remedy"
-        )
-        .get(pk=dispute.pk)
-    )
+    """The dispute's row, read again under a lock, with its agencies, MoU, category and remedy.
+
+    The lock protects the dispute's own row. The related reference rows the caller already
+    holds (for the same ids) are reused rather than joined again: that join over five translated
+    tables was the most expensive statement of every change applied from a partner's packet.
+    """
+    held = {}
+    for name in _LOCKED_RELATED:
+        field = Dispute._meta.get_field(name)
+        if field.is_cached(dispute):
+            held[name] = field.get_cached_value(dispute)
+    missing = [name for name in _LOCKED_RELATED if name not in held]
+    related = [
+        f"{name}__country" if name in ("home_agency", "partner_agency") else name
+        for name in missing
+    ]
+    query = Dispute.objects.select_for_update(of=("self",))
+    locked = (query.select_related(*related) if related else query).get(pk=dispute.pk)
+    for name, value in held.items():
+        field = Dispute._meta.get_field(name)
+        # One that changed since the caller read it is loaded from the database when used.
+        if (value.pk if value is not None else None) == getattr(locked, field.attname):
+            field.set_cached_value(locked, value)
+    return locked
 
 
 def _apply_transition(
@@ -390,12 +412,13 @@ def file_dispute(
     )
     compute_deadlines(dispute, now)
     dispute.save()
-    dispute.problem_types.set(problem_types)
+    # add, not set: a new dispute has no problem types to compare with (saves a select).
+    dispute.problem_types.add(*problem_types)
     from .evidence import store_evidence
 
     for name, content in evidence:
         store_evidence(dispute, name=name, content=content, uploaded_by="consumer")
-    record_event(
+    filed = record_event(
         dispute,
         actor,
         TimelineEvent.Kind.FILED,
@@ -404,6 +427,9 @@ def file_dispute(
         data={"channel": intake_channel, "review_due_on": str(dispute.review_due_on)},
         to_status=Status.SUBMITTED,
     )
+    # The whole timeline of the new dispute, for callers that answer with it (the API) without
+    # reading it back.
+    dispute.recorded_events = [filed]
     return dispute
 
 

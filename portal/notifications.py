@@ -7,10 +7,15 @@ unique (event, kind) constraint and ``sent_at`` make sure no event is ever email
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.db import transaction
 
 from disputes.models import TimelineEvent
+from relay.tasks import BROKER_ERRORS
+
+logger = logging.getLogger(__name__)
 
 
 def notification_kind(event: TimelineEvent) -> str | None:
@@ -47,15 +52,28 @@ def on_timeline_event(event) -> None:
     kind = notification_kind(event)
     if kind is None:
         return
-    notification, created = Notification.objects.get_or_create(
+    # The event was written just now in this transaction, so it cannot have a notification yet:
+    # a plain insert, not get_or_create (which costs a select and a savepoint per event). The
+    # unique (event, kind) constraint still refuses a second one.
+    notification = Notification.objects.create(
         event=event,
         kind=kind,
-        defaults={
-            "dispute": dispute,
-            "email": dispute.consumer_email,
-            "language": dispute.consumer_language or settings.LANGUAGE_CODE,
-        },
+        dispute=dispute,
+        email=dispute.consumer_email,
+        language=dispute.consumer_language or settings.LANGUAGE_CODE,
     )
-    if created:
-        notification_id = notification.pk
-        transaction.on_commit(lambda: send_notification.delay(notification_id))
+    notification_id = notification.pk
+
+    def send():
+        # A broker that is down must not fail the change the caller has committed: the row is
+        # there, and portal.tasks.send_pending_notifications sends it once the broker is back.
+        try:
+            send_notification.delay(notification_id)
+        except BROKER_ERRORS as error:
+            logger.warning(
+                "could not queue notification %s (%s); the resend sweep will",
+                notification_id,
+                error,
+            )
+
+    transaction.on_commit(send)

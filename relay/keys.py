@@ -9,9 +9,11 @@ where their validity (grace period after a rotation, revocation) is decided.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import secrets
+import threading
 from pathlib import Path
 
 from django.conf import settings
@@ -61,17 +63,45 @@ def write_private(key: OKPKey) -> Path:
     return path
 
 
+@functools.lru_cache(maxsize=8)
+def _env_key(use: str, name: str, raw: str) -> OKPKey:
+    try:
+        data = json.loads(raw)
+    except ValueError as error:
+        raise KeyUnavailable(f"{name} is not JSON") from error
+    return _check_private(data, use, name)
+
+
 def env_keys() -> dict[str, OKPKey]:
     found = {}
     for use, name in ENV_NAMES.items():
         raw = os.environ.get(name)
         if raw:
-            try:
-                data = json.loads(raw)
-            except ValueError as error:
-                raise KeyUnavailable(f"{name} is not JSON") from error
-            found[use] = _check_private(data, use, name)
+            found[use] = _env_key(use, name, raw)
     return found
+
+
+# Parsed key files by (path, modification time, size, inode): every packet needs this node's keys
+# twice, and reading and importing the JWK files each time cost more than the cryptography. A
+# file written, replaced or removed since (rotation, another process) changes its stat and is read
+# again; the directory is listed on every call.
+_parsed: dict[tuple, OKPKey | None] = {}
+_parsed_lock = threading.Lock()
+
+
+def _key_file(path: Path) -> OKPKey | None:
+    stat = path.stat()
+    signature = (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    if signature in _parsed:
+        return _parsed[signature]
+    data = json.loads(path.read_text())
+    use = data.get("use")
+    key = _check_private(data, use, str(path)) if use in CURVES else None
+    with _parsed_lock:
+        if len(_parsed) > 256:
+            _parsed.clear()
+        _parsed[signature] = key
+    return key
 
 
 def private_keys() -> dict[str, OKPKey]:
@@ -80,10 +110,12 @@ def private_keys() -> dict[str, OKPKey]:
     directory = keys_dir()
     if directory.is_dir():
         for path in sorted(directory.glob("*.jwk.json")):
-            data = json.loads(path.read_text())
-            use = data.get("use")
-            if use in CURVES:
-                found[data["kid"]] = _check_private(data, use, str(path))
+            try:
+                key = _key_file(path)
+            except FileNotFoundError:
+                continue
+            if key is not None:
+                found[key.kid] = key
     for key in env_keys().values():
         found[key.kid] = key
     return found
@@ -96,7 +128,7 @@ def public_half(key: OKPKey) -> dict:
 
 def current_key(use: str, at: dt.datetime | None = None) -> OKPKey:
     """The newest valid key of this node for a use, whose private half we hold."""
-    from agencies.selectors import this_agency, valid_keys
+    from .refdata import this_agency, valid_keys
 
     held = private_keys()
     candidates = [key for key in valid_keys(this_agency(), use, at) if key.kid in held]
@@ -108,10 +140,10 @@ def current_key(use: str, at: dt.datetime | None = None) -> OKPKey:
 
 def key_by_kid(kid: str, use: str, at: dt.datetime | None = None) -> OKPKey:
     """One of this node's private keys, if it is still valid (not revoked, within its grace)."""
-    from agencies.models import AgencyKey
+    from .refdata import own_key_row
 
     at = at or timezone.now()
-    row = AgencyKey.objects.filter(kid=kid, use=use, agency__code=settings.ODR_NODE).first()
+    row = own_key_row(kid, use)
     held = private_keys().get(kid)
     if row is None or held is None or not row.is_valid_at(at):
         raise KeyUnavailable(f"no valid private {use} key {kid!r}")

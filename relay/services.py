@@ -28,7 +28,7 @@ from disputes.models import Dispute, Evidence, Message, ProblemType, Remedy, Sta
 from odr.errors import DomainError
 
 from . import keys as node_keys
-from . import packets, transport
+from . import packets, refdata, transport
 from .models import InboundPacket, InboundStream, InboxRefusal, OutboundPacket, PacketType
 from .packets import PacketRefused
 
@@ -274,19 +274,23 @@ def queue_packet(
         deadline_at=now + dt.timedelta(hours=hours),
         next_attempt_at=now,
     )
-    _deliver_after_commit(packet.pk)
+    _deliver_after_commit(packet.pk, packet.pid)
     return packet
 
 
-def _deliver_after_commit(packet_id: int) -> None:
-    from .tasks import deliver_packet
+def _deliver_after_commit(packet_id: int, pid: str) -> None:
+    from .tasks import BROKER_ERRORS, deliver_packet, mark_queued, unmark_queued
 
     def send():
-        # A broker that is down must not fail the committed change: the sweep will find it.
+        # A broker that is down must not fail the change the caller has committed: the database
+        # holds the packet, and the beat's sweep queues it once the broker is back.
         try:
+            # Marked, so the sweep does not queue a second task while this one waits its turn.
+            mark_queued(pid)
             deliver_packet.delay(packet_id)
-        except Exception:
-            logger.warning("could not queue delivery of packet %s; the sweep will", packet_id)
+        except BROKER_ERRORS as error:
+            unmark_queued(pid)
+            logger.warning("could not queue delivery of packet %s (%s); the sweep will", pid, error)
 
     transaction.on_commit(send)
 
@@ -375,7 +379,7 @@ def _seal(packet: OutboundPacket, now: dt.datetime) -> None:
         if packet.signing_kid
         else node_keys.current_key("sig", now)
     )
-    enc_keys = valid_keys(packet.recipient, AgencyKey.Use.ENCRYPTION, now)
+    enc_keys = refdata.valid_keys(packet.recipient, AgencyKey.Use.ENCRYPTION, now)
     if not enc_keys:
         raise node_keys.KeyUnavailable(
             f"no valid encryption key pinned for {packet.recipient.code}"
@@ -465,7 +469,8 @@ def handle_response(
             **attempt,
         )
     signer_keys = {
-        key.kid: key.public_jwk for key in valid_keys(packet.recipient, AgencyKey.Use.SIGNING, now)
+        key.kid: key.public_jwk
+        for key in refdata.valid_keys(packet.recipient, AgencyKey.Use.SIGNING, now)
     }
     try:
         claims = packets.read_receipt(compact, signer_keys)
@@ -539,7 +544,7 @@ def retry_packet(packet: OutboundPacket, *, now: dt.datetime | None = None) -> O
     packet.sealed = ""
     packet.sealed_sha256 = ""
     packet.save()
-    _deliver_after_commit(packet.pk)
+    _deliver_after_commit(packet.pk, packet.pid)
     return packet
 
 
@@ -637,11 +642,7 @@ def _receive(raw: bytes, content_type, now, context: _Context, signing_key):
     signed = packets.decrypt(raw, private)
     # 3. signature, with a pinned key of the agency that claims to have sent it
     jws_header = packets.jws_header(signed)
-    key = (
-        AgencyKey.objects.filter(kid=jws_header["kid"], use=AgencyKey.Use.SIGNING)
-        .select_related("agency")
-        .first()
-    )
+    key = refdata.signing_key(jws_header["kid"])
     if key is None:
         raise PacketRefused("unknown_key", f"no pinned signing key {jws_header['kid']!r}")
     if not key.is_valid_at(now):
@@ -659,8 +660,8 @@ def _receive(raw: bytes, content_type, now, context: _Context, signing_key):
     if claims["aud"] != settings.ODR_NODE:
         raise PacketRefused("wrong_recipient", f"addressed to {claims['aud']}")
     # 5. an active MoU between the two, covering the dispute
-    here = this_agency()
-    mou = active_mou_between(sender, here, on=now.date())
+    here = refdata.this_agency()
+    mou = refdata.active_mou_between(sender, here, on=now.date())
     if mou is None:
         raise PacketRefused("no_active_mou", f"no active MoU between {sender.code} and us")
     if claims["mou"] != mou.reference:
@@ -722,7 +723,11 @@ def _stream(sender: Agency, reference: str) -> InboundStream:
     InboundStream.objects.bulk_create(
         [InboundStream(sender=sender, dispute_reference=reference)], ignore_conflicts=True
     )
-    return InboundStream.objects.select_for_update().get(sender=sender, dispute_reference=reference)
+    stream = InboundStream.objects.select_for_update().get(
+        sender=sender, dispute_reference=reference
+    )
+    stream.sender = sender  # known already; _drain needs it
+    return stream
 
 
 @transaction.atomic
@@ -873,13 +878,22 @@ def _remote_actor(sender: Agency, actor_kind: str, name: str = ""):
     return Actor.agency(sender.code, name=name)
 
 
-def _local_dispute(claims: dict) -> Dispute:
+def _local_dispute(claims: dict, sender: Agency, mou: MoU | None) -> Dispute:
     dispute = Dispute.objects.filter(reference=claims["dispute"]).first()
     if dispute is None:
         raise DomainError(
             _("Dispute %(reference)s is not known here.") % {"reference": claims["dispute"]},
             code="unknown_dispute",
         )
+    # The agencies and MoU are in hand already: the services reuse them instead of loading them.
+    here = refdata.this_agency()
+    known = {sender.pk: sender, here.pk: here}
+    if dispute.home_agency_id in known:
+        dispute.home_agency = known[dispute.home_agency_id]
+    if dispute.partner_agency_id in known:
+        dispute.partner_agency = known[dispute.partner_agency_id]
+    if mou is not None and dispute.mou_id == mou.pk:
+        dispute.mou = mou
     return dispute
 
 
@@ -897,7 +911,7 @@ def apply_claims(claims: dict, sender: Agency, mou: MoU | None, now: dt.datetime
     if packet_type == PacketType.DISPUTE_FORWARD:
         _apply_forward(claims, sender, mou, now)
         return
-    dispute = _local_dispute(claims)
+    dispute = _local_dispute(claims, sender, mou)
     if packet_type == PacketType.DISPUTE_MESSAGE:
         actor = _message_actor(body, sender, dispute)
         disputes.post_message(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import kombu.exceptions
+import redis.exceptions
 from celery import shared_task
 from django.core.cache import cache
 
@@ -11,6 +13,15 @@ from . import services
 from .models import OutboundPacket
 
 logger = logging.getLogger(__name__)
+# What publishing a task raises when the broker is unreachable (kombu wraps most of them in its
+# OperationalError; redis-py's and the socket's own come through on some paths).
+BROKER_ERRORS = (
+    kombu.exceptions.OperationalError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
 # While a delivery task for a packet sits in the queue, the sweep does not queue another one; if
 # the queue is lost (broker flushed or restarted) the mark expires and the sweep queues it again.
 QUEUED_MARK_SECONDS = 60
@@ -21,12 +32,20 @@ def _mark(pid: str) -> str:
     return f"relay:queued:{pid}"
 
 
-def _mark_queued(pid: str) -> bool:
+def mark_queued(pid: str) -> bool:
     """False if a task for this packet was queued recently; True (queue one) otherwise."""
     try:
         return bool(cache.add(_mark(pid), 1, timeout=QUEUED_MARK_SECONDS))
     except Exception:
         return True
+
+
+def unmark_queued(pid: str) -> None:
+    """After a publish that failed: the sweep may queue this packet at once."""
+    try:
+        cache.delete(_mark(pid))
+    except Exception:
+        logger.debug("cache unavailable; the queued mark will expire by itself")
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -49,7 +68,7 @@ def sweep_outbox() -> int:
     queued = 0
     ids = services.due_packet_ids()
     for packet_id, pid in OutboundPacket.objects.filter(pk__in=ids).values_list("pk", "pid"):
-        if _mark_queued(pid):
+        if mark_queued(pid):
             deliver_packet.delay(packet_id)
             queued += 1
     return queued
