@@ -20,6 +20,7 @@ what Django looks up at run time.
 from __future__ import annotations
 
 import ast
+import copy
 import io
 import os
 import re
@@ -293,7 +294,9 @@ def extract(
     base_dir: Path = BASE_DIR,
 ) -> list[MergeReport]:
     template = extract_all(base_dir)
-    return [merge(template, language, locale_dir) for language in languages]
+    # Each language merges its own copy: Babel's update shares the template's message objects,
+    # and filling the English catalogue would otherwise leak English text into the others.
+    return [merge(copy.deepcopy(template), language, locale_dir) for language in languages]
 
 
 def compile_all(locale_dir: Path = LOCALE_DIR) -> int:

@@ -149,3 +149,12 @@ def test_extracted_ids_are_what_django_looks_up(project, tmp_path):
     assert "3 sengketa" in html
     assert "Mei" in html
     assert "Sengketa Anda telah diterima." in html
+
+
+def test_english_filled_first_never_leaks_into_other_languages(project, tmp_path):
+    """The command merges languages in sorted order, so English ("en") comes before "id"."""
+    locale_dir = tmp_path / "locale"
+    i18n.extract(["en", "id"], locale_dir, project)
+    indonesian = i18n._read(locale_dir / "id" / "LC_MESSAGES" / "django.po", "id")
+    assert indonesian.get("Send").string == ""
+    assert any("untranslated" in problem for problem in i18n.catalogue_problems(locale_dir, ["id"]))
