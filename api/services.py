@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -214,3 +215,10 @@ def add_evidence_for_client(
         content=content,
         language=dispute.filing_language,
     )
+
+
+def purge_idempotency_records(*, older_than: dt.timedelta, now: dt.datetime | None = None) -> int:
+    """Forget replay answers after their retention time: they hold filing details."""
+    cutoff = (now or timezone.now()) - older_than
+    deleted, _by_model = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

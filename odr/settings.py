@@ -236,6 +236,7 @@ ODR_MAX_PACKET_BYTES = env_int("ODR_MAX_PACKET_BYTES", 20 * 1024 * 1024)
 ODR_MAX_EVIDENCE_FILE_BYTES = env_int("ODR_MAX_EVIDENCE_FILE_BYTES", 10 * 1024 * 1024)
 ODR_KEYS_DIR = Path(env("ODR_KEYS_DIR", str(ODR_DATA_DIR / "keys")))
 ODR_RELAY_TIMEOUT_SECONDS = float(env("ODR_RELAY_TIMEOUT_SECONDS", "10"))
+ODR_IDEMPOTENCY_RETENTION_HOURS = env_int("ODR_IDEMPOTENCY_RETENTION_HOURS", 72)
 ODR_TRACKING_LINK_MAX_AGE_DAYS = env_int("ODR_TRACKING_LINK_MAX_AGE_DAYS", 30)
 # The packet transport may use plain HTTP only on loopback and in development.
 ODR_RELAY_ALLOW_HTTP = env_bool("ODR_RELAY_ALLOW_HTTP", default=not PRODUCTION)
@@ -276,6 +277,10 @@ CELERY_BEAT_SCHEDULE = {
     "relay-release-waiting-inbox": {
         "task": "relay.tasks.apply_waiting_packets",
         "schedule": float(env("ODR_RELAY_SWEEP_SECONDS", "5")),
+    },
+    "api-purge-idempotency-records": {
+        "task": "api.tasks.purge_idempotency_records",
+        "schedule": crontab(hour=3, minute=20),
     },
     "disputes-refresh-overdue": {
         "task": "disputes.tasks.flag_overdue_disputes",

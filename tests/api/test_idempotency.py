@@ -119,3 +119,22 @@ def test_a_used_key_with_an_invalid_body_is_still_422_not_400(portal):
     )
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "idempotency_key_reused"
+
+
+def test_replay_answers_are_forgotten_after_their_retention_time(portal, settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from api.tasks import purge_idempotency_records
+
+    _client, _key, http = portal
+    http.post("/api/v1/disputes/", filing(), format="json", HTTP_IDEMPOTENCY_KEY="old")
+    http.post("/api/v1/disputes/", filing(), format="json", HTTP_IDEMPOTENCY_KEY="new")
+    settings.ODR_IDEMPOTENCY_RETENTION_HOURS = 72
+    IdempotencyRecord.objects.filter(key="old").update(
+        created_at=timezone.now() - dt.timedelta(hours=73)
+    )
+    assert purge_idempotency_records() == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+    assert Dispute.objects.count() == 2  # the filings themselves stay
