@@ -13,3 +13,6 @@ urlpatterns = [
     path("casework/", include("casework.urls")),
     path("", include("portal.urls")),
 ]
+
+handler404 = "odr.views.page_not_found"
+handler500 = "odr.views.server_error"

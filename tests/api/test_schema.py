@@ -55,3 +55,12 @@ def test_swagger_ui_renders_the_operations_in_a_browser(live_server, page, scree
     assert page.get_by_text("File a dispute").first.is_visible()
     screenshot(page, "swagger")
     assert outside == []
+
+
+def test_an_unknown_api_url_answers_in_the_api_error_shape(client):
+    response = client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404
+    assert page["Content-Type"].startswith("text/html")
