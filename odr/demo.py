@@ -235,7 +235,8 @@ def create_accounts(cluster: LocalCluster) -> dict[str, tuple[str, str, str, str
     accounts = {}
     for code, node in cluster.nodes.items():
         caseworker, password = names.get(code, "caseworker"), secrets.token_urlsafe(9)
-        node.dispute("caseworker", caseworker, "--password", password)
+        # The = form: a generated password may start with "-", which argparse reads as an option.
+        node.dispute("caseworker", caseworker, f"--password={password}")
         admin_password = secrets.token_urlsafe(9)
         node.shell(
             "from django.contrib.auth import get_user_model; U = get_user_model(); "
