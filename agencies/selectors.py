@@ -98,6 +98,16 @@ def partner_agency_for_country(home: Agency, country: Country) -> Agency | None:
     )
 
 
+def partner_and_mou(home: Agency, merchant_country: Country) -> tuple[Agency | None, MoU | None]:
+    """The partner agency in the merchant's country and the MoU in force with it, if any.
+
+    The one rule for where a claim would go: forwarding, the caseworker's forwarding check, the
+    portal's and the API's coverage answers all call this.
+    """
+    partner = partner_agency_for_country(home, merchant_country)
+    return partner, active_mou_between(home, partner) if partner else None
+
+
 def valid_keys(agency: Agency, use: str, at: dt.datetime | None = None) -> list[AgencyKey]:
     at = at or timezone.now()
     return [key for key in agency.keys.filter(use=use) if key.is_valid_at(at)]

@@ -11,11 +11,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext as _
 
 from agencies.models import Agency, Category, Country, MoU
-from agencies.selectors import (
-    active_mou_between,
-    partner_agency_for_country,
-    scope_problems,
-)
+from agencies.selectors import partner_and_mou, scope_problems
 from disputes.models import Dispute, Evidence, PaymentMethod, ProblemType, Remedy, TimelineEvent
 
 from .models import ApiClient
@@ -174,9 +170,7 @@ def coverage(
             )
         )
         return result
-    result.partner_agency = partner_agency_for_country(home, merchant_country)
-    if result.partner_agency is not None:
-        result.mou = active_mou_between(home, result.partner_agency)
+    result.partner_agency, result.mou = partner_and_mou(home, merchant_country)
     if result.mou is None:
         result.problems.append(
             ("no_active_mou", _("There is no active MoU with an agency in that country."))

@@ -9,7 +9,7 @@ from django.db.models import DateField, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Least
 
 from agencies.models import Agency, MoU
-from agencies.selectors import active_mou_between, agency_calendar, partner_agency_for_country
+from agencies.selectors import agency_calendar, partner_and_mou
 from disputes.lifecycle import STAGE_OF_STATUS, TRANSITIONS, allowed_sides, stage_owner
 from disputes.models import Dispute, Message, Status, TimelineEvent
 from disputes.services import Actor, agency_today, forwarding_problems, side_of
@@ -203,8 +203,7 @@ def available_actions(dispute: Dispute, actor: Actor) -> list[str]:
 
 def forwarding_check(dispute: Dispute) -> tuple[MoU | None, list[tuple[str, str]]]:
     """The MoU forwarding would use and why it cannot go, exactly as forward_dispute decides."""
-    partner = partner_agency_for_country(dispute.home_agency, dispute.merchant_country)
-    mou = active_mou_between(dispute.home_agency, partner) if partner else None
+    _partner, mou = partner_and_mou(dispute.home_agency, dispute.merchant_country)
     return mou, forwarding_problems(dispute, mou)
 
 

@@ -24,8 +24,8 @@ from django.utils.translation import gettext as _
 
 from agencies.models import Agency, Category, Country, DomesticBody, MoU
 from agencies.selectors import (
-    active_mou_between,
     agency_calendar,
+    partner_and_mou,
     scope_problems,
 )
 from odr.errors import DomainError, IllegalTransition, InvalidInput, NotAllowed, OutOfScope
@@ -511,10 +511,7 @@ def forward_dispute(dispute: Dispute, *, actor: Actor, mou: MoU | None = None) -
     """Forward to the partner agency in the merchant's country under an active MoU in scope."""
     dispute = _locked(dispute)
     if mou is None:
-        from agencies.selectors import partner_agency_for_country
-
-        partner = partner_agency_for_country(dispute.home_agency, dispute.merchant_country)
-        mou = active_mou_between(dispute.home_agency, partner) if partner else None
+        _partner, mou = partner_and_mou(dispute.home_agency, dispute.merchant_country)
     else:
         mou = MoU.objects.select_for_update().get(pk=mou.pk)
     problems = forwarding_problems(dispute, mou)

@@ -11,7 +11,7 @@ from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Agency, Country, DomesticBody, MoU
-from agencies.selectors import active_mou_between, partner_agency_for_country, scope_problems
+from agencies.selectors import partner_and_mou, scope_problems
 from disputes.models import Dispute, Evidence, Message, Status, TimelineEvent
 
 from . import forms
@@ -108,8 +108,7 @@ def coverage_for(
     bodies = list(DomesticBody.objects.filter(country__in=countries).select_related("country"))
     if merchant_country.pk == home.country_id:
         return Coverage(covered=False, domestic=True, bodies=bodies)
-    partner = partner_agency_for_country(home, merchant_country)
-    mou = active_mou_between(home, partner) if partner else None
+    partner, mou = partner_and_mou(home, merchant_country)
     if mou is None:
         return Coverage(covered=False, partner=partner, bodies=bodies)
     problems = [
