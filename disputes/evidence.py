@@ -73,8 +73,11 @@ def check_evidence(name: str, content: bytes) -> str:
 
 
 @transaction.atomic
-def store_evidence(dispute: Dispute, *, name: str, content: bytes, uploaded_by: str) -> Evidence:
-    """Store a file once per dispute (by hash); a second upload of the same bytes returns it."""
+def store_evidence(
+    dispute: Dispute, *, name: str, content: bytes, uploaded_by: str
+) -> tuple[Evidence, bool]:
+    """Store a file once per dispute (by hash), as (evidence, created): the same bytes again
+    return the stored file with created False."""
     content_type = check_evidence(name, content)
     total = sum(dispute.evidence.values_list("size", flat=True)) + len(content)
     if total > settings.ODR_MAX_CASE_EVIDENCE_BYTES:
@@ -90,7 +93,7 @@ def store_evidence(dispute: Dispute, *, name: str, content: bytes, uploaded_by: 
     digest = hashlib.sha256(content).hexdigest()
     existing = dispute.evidence.filter(sha256=digest).first()
     if existing:
-        return existing
+        return existing, False
     evidence = Evidence(
         dispute=dispute,
         original_name=PurePath(name).name[:255] or "evidence",
@@ -101,4 +104,4 @@ def store_evidence(dispute: Dispute, *, name: str, content: bytes, uploaded_by: 
     )
     evidence.file.save(digest, ContentFile(content), save=False)
     evidence.save()
-    return evidence
+    return evidence, True

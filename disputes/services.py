@@ -10,7 +10,6 @@ email after commit). An illegal move raises a ``DomainError`` with a stable code
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -826,10 +825,8 @@ def add_document(
         "partner": "partner_agency",
         "merchant": "merchant",
     }[side]
-    # Evaluated before storing: a lazy queryset would always find the file just stored.
-    already = dispute.evidence.filter(sha256=hashlib.sha256(content).hexdigest()).exists()
-    evidence = store_evidence(dispute, name=name, content=content, uploaded_by=uploaded_by)
-    if not already:
+    evidence, created = store_evidence(dispute, name=name, content=content, uploaded_by=uploaded_by)
+    if created:
         record_event(
             dispute,
             actor,
