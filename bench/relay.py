@@ -104,7 +104,10 @@ APPLIED = """
 import json
 from relay.models import InboundPacket
 rows = InboundPacket.objects.filter(state="applied", applied_at__isnull=False)
-print(json.dumps({{pid: at.timestamp() for pid, at in rows.values_list("pid", "applied_at")}}))
+print(json.dumps({{
+    pid: [applied.timestamp(), received.timestamp()]
+    for pid, applied, received in rows.values_list("pid", "applied_at", "received_at")
+}}))
 """
 
 PROFILE = """
@@ -274,7 +277,10 @@ def main() -> int:
         cpu_used = server_cpu_seconds([bpkn, kca]) - cpu_before
         sampler.stopped.set()
         sampler.join()
-        applied = json.loads(kca.shell(APPLIED.format()))
+        arrived = json.loads(kca.shell(APPLIED.format()))
+        applied = {pid: at for pid, (at, _received) in arrived.items()}
+        # Arrived before the packet ahead of it in its dispute, so applied only later.
+        waited = sum(1 for at, received in arrived.values() if at > received)
         latencies = [(applied[pid] - created) * 1000 for pid, _state, created in final]
         first_commit = min(created for _pid, _state, created in final)
         last_receipt = max(applied[pid] for pid, _state, _created in final)
@@ -289,6 +295,7 @@ def main() -> int:
             "p50_ms": round(statistics.median(latencies), 1),
             "p99_ms": round(percentile(latencies, 0.99), 1),
             "max_ms": round(max(latencies), 1),
+            "applied_after_waiting": waited,
             "peak_worker_rss_mb": round(sampler.peak_bytes / 2**20, 1),
             # Both nodes' gunicorn and workers; not PostgreSQL, Redis or the producer.
             "server_cpu_ms_per_packet": round(cpu_used * 1000 / len(final), 1),

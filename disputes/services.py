@@ -210,8 +210,12 @@ def record_event(
     to_status: str = "",
     visible_to_consumer: bool = True,
     relay: bool = True,
+    message: Message | None = None,
 ) -> TimelineEvent:
-    """Write a timeline event and hand it on: to the relay, and to consumer notifications."""
+    """Write a timeline event and hand it on: to the relay, and to consumer notifications.
+
+    ``message`` is the message a message event is about, handed on so that it is not read back.
+    """
     event = TimelineEvent.objects.create(
         dispute=dispute,
         actor=timeline_actor(actor, dispute),
@@ -225,6 +229,7 @@ def record_event(
         to_status=to_status,
         visible_to_consumer=visible_to_consumer,
     )
+    event.subject_message = message  # not a field: handed on in memory only
     from portal.notifications import on_timeline_event as notify_consumer
     from relay.services import on_timeline_event as relay_to_partner
 
@@ -772,6 +777,7 @@ def post_message(
         language=language,
         data={"message_uid": message.uid},
         visible_to_consumer=visible_to_consumer,
+        message=message,
     )
     return message
 

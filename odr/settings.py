@@ -236,6 +236,9 @@ ODR_MAX_PACKET_BYTES = env_int("ODR_MAX_PACKET_BYTES", 20 * 1024 * 1024)
 ODR_MAX_EVIDENCE_FILE_BYTES = env_int("ODR_MAX_EVIDENCE_FILE_BYTES", 10 * 1024 * 1024)
 ODR_KEYS_DIR = Path(env("ODR_KEYS_DIR", str(ODR_DATA_DIR / "keys")))
 ODR_RELAY_TIMEOUT_SECONDS = float(env("ODR_RELAY_TIMEOUT_SECONDS", "10"))
+# Packets per request when several are due to one partner (protocol 5.1); also the most this
+# node's inbox takes in one request.
+ODR_RELAY_BATCH_MAX = env_int("ODR_RELAY_BATCH_MAX", 50)
 ODR_IDEMPOTENCY_RETENTION_HOURS = env_int("ODR_IDEMPOTENCY_RETENTION_HOURS", 72)
 ODR_TRACKING_LINK_MAX_AGE_DAYS = env_int("ODR_TRACKING_LINK_MAX_AGE_DAYS", 30)
 # The packet transport may use plain HTTP only on loopback and in development.

@@ -104,6 +104,9 @@ class InboundStream(models.Model):
     sender = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
     dispute_reference = models.CharField(max_length=30)
     last_seq = models.PositiveIntegerField(default=0)
+    # The highest sequence number stored so far: above last_seq only while packets wait for an
+    # earlier one, so an in-order packet knows without a query that nothing waits behind it.
+    highest_seq = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("inbound sequence")

@@ -32,6 +32,8 @@ PACKET_JWS_TYP = "odr-packet+jws"
 PACKET_JWE_TYP = "odr-packet+jwe"
 RECEIPT_TYP = "odr-receipt+jws"
 CONTENT_TYPE = "application/jose"
+# Several packets in one request (protocol 5.1): {"packets": [compact JWE, ...]}.
+BATCH_CONTENT_TYPE = "application/json"
 # Only these header parameters are allowed: anything else (jwk, jku, x5u, crit, zip, b64…) could
 # let a packet choose its own key or change how it is processed.
 JWS_HEADERS = frozenset({"alg", "kid", "typ", "cty"})

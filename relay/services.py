@@ -16,8 +16,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
@@ -86,6 +86,7 @@ def on_timeline_event(event: TimelineEvent) -> None:
         packet_type,
         recipient=recipient,
         mou_reference=dispute.mou.reference,
+        mou=dispute.mou,
         dispute=dispute,
         body=body,
         language=event.language or dispute.filing_language,
@@ -104,7 +105,9 @@ def _packet_for_event(event: TimelineEvent, dispute: Dispute) -> tuple[str, dict
             return PacketType.DISPUTE_OUTCOME, outcome_body(event, dispute)
         return PacketType.DISPUTE_STATUS, status_body(event)
     if event.kind == TimelineEvent.Kind.MESSAGE:
-        message = Message.objects.get(uid=data["message_uid"])
+        message = getattr(event, "subject_message", None) or Message.objects.get(
+            uid=data["message_uid"]
+        )
         return PacketType.DISPUTE_MESSAGE, message_body(message)
     if event.kind == TimelineEvent.Kind.DOCUMENT:
         evidence = dispute.evidence.get(sha256=data["sha256"])
@@ -242,6 +245,7 @@ def queue_packet(
     event: TimelineEvent | None = None,
     signing_kid: str = "",
     now: dt.datetime | None = None,
+    mou: MoU | None = None,
 ) -> OutboundPacket:
     """Write an outgoing packet in the caller's transaction; delivery is queued on commit.
 
@@ -249,7 +253,8 @@ def queue_packet(
     dispute's row lock, and the unique constraint catches anything that slips past it.
     """
     now = now or timezone.now()
-    mou = MoU.objects.filter(reference=mou_reference).first()
+    if mou is None or mou.reference != mou_reference:
+        mou = MoU.objects.filter(reference=mou_reference).first()
     hours = mou.relay_deadline_hours if mou else 72
     seq = None
     if dispute is not None:
@@ -274,23 +279,25 @@ def queue_packet(
         deadline_at=now + dt.timedelta(hours=hours),
         next_attempt_at=now,
     )
-    _deliver_after_commit(packet.pk, packet.pid)
+    _deliver_after_commit(recipient)
     return packet
 
 
-def _deliver_after_commit(packet_id: int, pid: str) -> None:
-    from .tasks import BROKER_ERRORS, deliver_packet, mark_queued, unmark_queued
+def _deliver_after_commit(recipient: Agency) -> None:
+    from .tasks import BROKER_ERRORS, deliver_to_partner, mark_queued, unmark_queued
 
     def send():
         # A broker that is down must not fail the change the caller has committed: the database
         # holds the packet, and the beat's sweep queues it once the broker is back.
         try:
-            # Marked, so the sweep does not queue a second task while this one waits its turn.
-            mark_queued(pid)
-            deliver_packet.delay(packet_id)
+            # One waiting task per partner is enough: it delivers everything due when it runs.
+            if mark_queued(recipient.pk):
+                deliver_to_partner.delay(recipient.pk)
         except BROKER_ERRORS as error:
-            unmark_queued(pid)
-            logger.warning("could not queue delivery of packet %s (%s); the sweep will", pid, error)
+            unmark_queued(recipient.pk)
+            logger.warning(
+                "could not queue delivery to %s (%s); the sweep will", recipient.code, error
+            )
 
     transaction.on_commit(send)
 
@@ -417,13 +424,8 @@ def claims_for(packet: OutboundPacket, *, issued_at: dt.datetime, expires_at: dt
     }
 
 
-def deliver(packet_id: int, *, now: dt.datetime | None = None) -> str | None:
-    """One delivery attempt if the packet is due; returns its state after, or None if not due."""
-    now = now or timezone.now()
-    if not _claim(packet_id, now):
-        return None
-    # Even past its deadline a due packet gets its attempt: only a failure dead-letters it.
-    packet = OutboundPacket.objects.select_related("recipient").get(pk=packet_id)
+def _prepare(packet: OutboundPacket, now: dt.datetime) -> str | None:
+    """Seal a claimed packet if it needs it; the state it ended in if it cannot be sent."""
     try:
         if not packet.sealed or (packet.expires_at and packet.expires_at <= now):
             _seal(packet, now)
@@ -440,6 +442,19 @@ def deliver(packet_id: int, *, now: dt.datetime | None = None) -> str | None:
             now,
         )
         return OutboundPacket.State.DEAD
+    return None
+
+
+def deliver(packet_id: int, *, now: dt.datetime | None = None) -> str | None:
+    """One delivery attempt if the packet is due; returns its state after, or None if not due."""
+    now = now or timezone.now()
+    if not _claim(packet_id, now):
+        return None
+    # Even past its deadline a due packet gets its attempt: only a failure dead-letters it.
+    packet = OutboundPacket.objects.select_related("recipient").get(pk=packet_id)
+    failed = _prepare(packet, now)
+    if failed:
+        return failed
     OutboundPacket.objects.filter(pk=packet.pk, state=OutboundPacket.State.QUEUED).update(
         state=OutboundPacket.State.SENT
     )
@@ -513,6 +528,130 @@ def handle_response(
     return state
 
 
+def _claim_due(recipient_id: int, now: dt.datetime, limit: int) -> list[int]:
+    """Claim up to ``limit`` due packets for one partner, oldest first; returns their ids.
+
+    The claim moves each packet's next attempt forward by the lease, as ``_claim`` does for one.
+    On PostgreSQL one statement claims them and skips rows another worker is claiming; elsewhere
+    (SQLite serializes writers anyway) each candidate is claimed with ``_claim``.
+    """
+    lease_until = now + dt.timedelta(seconds=_lease_seconds())
+    states = [state.value for state in _open_states()]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                UPDATE relay_outboundpacket SET next_attempt_at = %s
+                WHERE id IN (
+                    SELECT id FROM relay_outboundpacket
+                    WHERE recipient_id = %s AND state = ANY(%s) AND next_attempt_at <= %s
+                    ORDER BY id LIMIT %s
+                    FOR UPDATE SKIP LOCKED
+                )
+                RETURNING id
+                """,
+                [lease_until, recipient_id, states, now, limit],
+            )
+            return sorted(row[0] for row in cursor.fetchall())
+    candidates = (
+        OutboundPacket.objects.filter(
+            recipient_id=recipient_id, state__in=states, next_attempt_at__lte=now
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return [packet_id for packet_id in list(candidates) if _claim(packet_id, now)]
+
+
+def _batches(outbound: list[OutboundPacket]) -> list[list[OutboundPacket]]:
+    """Split into requests of at most ODR_RELAY_BATCH_MAX packets and ODR_MAX_PACKET_BYTES."""
+    batches: list[list[OutboundPacket]] = []
+    size = 0
+    for packet in outbound:
+        length = len(packet.sealed) + 4
+        if (
+            not batches
+            or len(batches[-1]) >= settings.ODR_RELAY_BATCH_MAX
+            or size + length > settings.ODR_MAX_PACKET_BYTES
+        ):
+            batches.append([])
+            size = 0
+        batches[-1].append(packet)
+        size += length
+    return batches
+
+
+def deliver_due(recipient_id: int, *, now: dt.datetime | None = None) -> int:
+    """One delivery attempt for every packet due to one partner, in batches (protocol 5.1).
+
+    Returns how many packets were attempted (0 when nothing was due). Each packet is sealed,
+    answered, retried and dead-lettered exactly as ``deliver`` does it alone; a partner that
+    does not take batches gets them one request at a time.
+    """
+    now = now or timezone.now()
+    ids = _claim_due(recipient_id, now, settings.ODR_RELAY_BATCH_MAX)
+    if not ids:
+        return 0
+    claimed = list(
+        OutboundPacket.objects.select_related("recipient").filter(pk__in=ids).order_by("pk")
+    )
+    ready = [packet for packet in claimed if not _prepare(packet, now)]
+    if not ready:
+        return len(claimed)
+    OutboundPacket.objects.filter(
+        pk__in=[packet.pk for packet in ready], state=OutboundPacket.State.QUEUED
+    ).update(state=OutboundPacket.State.SENT)
+    for batch in _batches(ready):
+        _post_batch(batch, now)
+    return len(claimed)
+
+
+def _post_batch(batch: list[OutboundPacket], now: dt.datetime) -> None:
+    for packet in batch:
+        packet.attempts += 1
+    url = batch[0].recipient.inbox_url
+    try:
+        responses = (
+            transport.post_batch(url, [packet.sealed for packet in batch])
+            if len(batch) > 1
+            else [transport.post_packet(url, batch[0].sealed)]
+        )
+    except transport.BatchNotAccepted:
+        responses = None
+    except transport.TransportError as error:
+        for packet in batch:
+            record_failure(packet, str(error), now, attempts=packet.attempts, last_attempt_at=now)
+        return
+    for index, packet in enumerate(batch):
+        attempt = {"attempts": packet.attempts, "last_attempt_at": now}
+        try:
+            response = (
+                responses[index]
+                if responses is not None
+                else transport.post_packet(packet.recipient.inbox_url, packet.sealed)
+            )
+        except transport.TransportError as error:
+            record_failure(packet, str(error), now, **attempt)
+            continue
+        try:
+            handle_response(packet, response, now, attempt)
+        except Exception as error:
+            logger.exception("unexpected answer to packet %s", packet.pid)
+            record_failure(packet, f"unexpected answer: {error!r}"[:500], now, **attempt)
+
+
+def due_recipient_ids(now: dt.datetime | None = None) -> list[int]:
+    """Partners with a packet whose next attempt is due: the sweep wakes their delivery."""
+    now = now or timezone.now()
+    return sorted(
+        set(
+            OutboundPacket.objects.filter(state__in=_open_states(), next_attempt_at__lte=now)
+            .values_list("recipient_id", flat=True)
+            .distinct()
+        )
+    )
+
+
 def due_packet_ids(now: dt.datetime | None = None, limit: int = 500) -> list[int]:
     """Packets whose next attempt is due: the sweep queues them again (the DB is the truth)."""
     now = now or timezone.now()
@@ -544,7 +683,7 @@ def retry_packet(packet: OutboundPacket, *, now: dt.datetime | None = None) -> O
     packet.sealed = ""
     packet.sealed_sha256 = ""
     packet.save()
-    _deliver_after_commit(packet.pk, packet.pid)
+    _deliver_after_commit(packet.recipient)
     return packet
 
 
@@ -587,6 +726,14 @@ def receive_packet(
         logger.exception("inbox failed on packet %s", context.pid or context.raw_sha256)
         refusal = PacketRefused("internal_error")
         return _refuse_early(refusal, context, signing_key, now)
+
+
+def receive_batch(sealed: list[str]) -> list[tuple[int, str | None, str]]:
+    """Several packets from one request (protocol 5.1): each is checked, applied and receipted
+    exactly as if it had come alone, in the order given, and answered in that order."""
+    return [
+        receive_packet(raw.encode("utf-8"), content_type=packets.CONTENT_TYPE) for raw in sealed
+    ]
 
 
 def _receipt(signing_key, context: _Context, status: str, code: str, detail: str, now):
@@ -666,8 +813,9 @@ def _receive(raw: bytes, content_type, now, context: _Context, signing_key):
         raise PacketRefused("no_active_mou", f"no active MoU between {sender.code} and us")
     if claims["mou"] != mou.reference:
         raise PacketRefused("mou_mismatch", f"the MoU in force is {mou.reference}")
+    local = None
     if claims["type"] in packets.DISPUTE_TYPES:
-        _check_dispute_scope(claims, sender, here, mou)
+        local = _check_dispute_scope(claims, sender, here, mou)
     # 6. not expired
     if claims["exp"] <= packets.epoch(now):
         raise PacketRefused("expired", f"expired at {packets.from_epoch(claims['exp'])}")
@@ -675,7 +823,7 @@ def _receive(raw: bytes, content_type, now, context: _Context, signing_key):
         raise PacketRefused("issued_in_future", f"issued at {packets.from_epoch(claims['iat'])}")
     # 7-9. not replayed, in order, body schema; then applied with its inbox row
     try:
-        return _place(signed, claims, sender, mou, now, context, signing_key)
+        return _place(signed, claims, sender, mou, now, context, signing_key, local)
     except IntegrityError:
         # A concurrent delivery of the same packet won the race: answer as a replay.
         original = InboundPacket.objects.filter(pid=claims["pid"]).first()
@@ -684,14 +832,15 @@ def _receive(raw: bytes, content_type, now, context: _Context, signing_key):
         return original.http_status, original.receipt, original.code
 
 
-def _check_dispute_scope(claims: dict, sender: Agency, here: Agency, mou: MoU) -> None:
+def _check_dispute_scope(claims: dict, sender: Agency, here: Agency, mou: MoU) -> Dispute | None:
+    """Refuse a dispute packet this pair may not exchange; returns the dispute if known here."""
     local = Dispute.objects.filter(reference=claims["dispute"]).first()
     if local is not None:
         parties = {local.home_agency_id, local.partner_agency_id}
         if parties != {sender.pk, here.pk} or local.mou_id != mou.pk:
             raise PacketRefused("not_party", f"{local.reference} is not shared with {sender.code}")
     if claims["type"] != PacketType.DISPUTE_FORWARD:
-        return
+        return local
     body = claims["body"]
     if local is None and not claims["dispute"].startswith(sender.reference_prefix + "-"):
         raise PacketRefused("not_party", "only the home agency forwards its own disputes")
@@ -717,34 +866,54 @@ def _check_dispute_scope(claims: dict, sender: Agency, here: Agency, mou: MoU) -
         )
         if problems:
             raise PacketRefused("out_of_scope", "; ".join(code for code, _m in problems))
+    return local
 
 
 def _stream(sender: Agency, reference: str) -> InboundStream:
-    InboundStream.objects.bulk_create(
-        [InboundStream(sender=sender, dispute_reference=reference)], ignore_conflicts=True
+    """The dispute's stream from this sender, created if new, locked until the commit.
+
+    One upsert (PostgreSQL, and SQLite >= 3.35) instead of insert-or-ignore and a locked select:
+    ``DO UPDATE`` locks the row it finds, as ``SELECT ... FOR UPDATE`` would.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO relay_inboundstream (sender_id, dispute_reference, last_seq, highest_seq)"
+            " VALUES (%s, %s, 0, 0)"
+            " ON CONFLICT (sender_id, dispute_reference)"
+            " DO UPDATE SET last_seq = relay_inboundstream.last_seq"
+            " RETURNING id, last_seq, highest_seq",
+            [sender.pk, reference],
+        )
+        stream_id, last_seq, highest_seq = cursor.fetchone()
+    stream = InboundStream(
+        pk=stream_id,
+        sender=sender,
+        dispute_reference=reference,
+        last_seq=last_seq,
+        highest_seq=highest_seq,
     )
-    stream = InboundStream.objects.select_for_update().get(
-        sender=sender, dispute_reference=reference
-    )
-    stream.sender = sender  # known already; _drain needs it
+    stream._state.adding = False
     return stream
 
 
 @transaction.atomic
-def _place(signed, claims, sender, mou, now, context, signing_key):
+def _place(signed, claims, sender, mou, now, context, signing_key, local=None):
     stream = None
     if claims["seq"] is not None:
         # Locks the dispute's stream from this sender: its packets are placed one at a time.
         stream = _stream(sender, claims["dispute"])
-    original = InboundPacket.objects.filter(pid=claims["pid"]).first()
-    if original is not None:
-        return original.http_status, original.receipt, original.code
+    # One query for both: this packet seen before (a replay), or its sequence number taken.
+    seen = Q(pid=claims["pid"])
     if stream is not None:
-        taken = InboundPacket.objects.filter(
-            sender=sender, dispute_reference=claims["dispute"], seq=claims["seq"]
-        ).exists()
-        if claims["seq"] <= stream.last_seq or taken:
-            raise PacketRefused("sequence_conflict", f"seq {claims['seq']} was already used")
+        seen |= Q(sender=sender, dispute_reference=claims["dispute"], seq=claims["seq"])
+    earlier = list(
+        InboundPacket.objects.filter(seen).values_list("pid", "http_status", "receipt", "code")[:2]
+    )
+    for pid, http_status, receipt, code in earlier:
+        if pid == claims["pid"]:
+            return http_status, receipt, code
+    if stream is not None and (claims["seq"] <= stream.last_seq or earlier):
+        raise PacketRefused("sequence_conflict", f"seq {claims['seq']} was already used")
     inbound = InboundPacket(
         pid=claims["pid"],
         type=claims["type"],
@@ -766,7 +935,7 @@ def _place(signed, claims, sender, mou, now, context, signing_key):
         inbound.state, inbound.code, inbound.detail = "refused", refusal.code, refusal.detail
     else:
         if in_order:
-            _apply_into(inbound, claims, sender, mou, now)
+            _apply_into(inbound, claims, sender, mou, now, local)
         else:
             inbound.state, inbound.code = InboundPacket.State.WAITING, "waiting"
     if inbound.state == InboundPacket.State.REFUSED:
@@ -777,9 +946,13 @@ def _place(signed, claims, sender, mou, now, context, signing_key):
     receipt = _receipt(signing_key, context, status, inbound.code, inbound.detail, now)
     inbound.receipt = receipt.compact
     inbound.save()
-    if stream is not None and in_order:
-        stream.last_seq = claims["seq"]
-        _drain(stream, now)
+    if stream is not None:
+        stream.highest_seq = max(stream.highest_seq, claims["seq"])
+        if in_order:
+            stream.last_seq = claims["seq"]
+            _drain(stream, now)
+        else:
+            stream.save(update_fields=["highest_seq"])
     return http_status, inbound.receipt, inbound.code
 
 
@@ -793,11 +966,13 @@ def check_body(claims: dict) -> None:
         packets.file_content(file)
 
 
-def _apply_into(inbound: InboundPacket, claims: dict, sender: Agency, mou: MoU, now) -> None:
+def _apply_into(
+    inbound: InboundPacket, claims: dict, sender: Agency, mou: MoU, now, local=None
+) -> None:
     """Apply in a savepoint: a refusal by the domain undoes its writes, not the inbox row."""
     try:
         with transaction.atomic():
-            apply_claims(claims, sender, mou, now)
+            apply_claims(claims, sender, mou, now, local)
     except (DomainError, ValidationError, PacketRefused, ValueError, InvalidOperation) as error:
         # ValueError: a date or number the schema let through that the domain cannot read.
         code = getattr(error, "code", "") or "invalid"
@@ -814,7 +989,7 @@ def _apply_into(inbound: InboundPacket, claims: dict, sender: Agency, mou: MoU, 
 def _drain(stream: InboundStream, now: dt.datetime) -> None:
     """Apply the waiting packets that are now next in order, one after the other."""
     mou_cache: dict[str, MoU | None] = {}
-    while True:
+    while stream.last_seq < stream.highest_seq:
         following = (
             InboundPacket.objects.select_for_update()
             .filter(
@@ -833,7 +1008,7 @@ def _drain(stream: InboundStream, now: dt.datetime) -> None:
             _apply_into(following, claims, stream.sender, mou_cache[claims["mou"]], now)
             following.save()
         stream.last_seq += 1
-    stream.save(update_fields=["last_seq"])
+    stream.save(update_fields=["last_seq", "highest_seq"])
 
 
 def stored_claims(inbound: InboundPacket) -> dict:
@@ -878,8 +1053,11 @@ def _remote_actor(sender: Agency, actor_kind: str, name: str = ""):
     return Actor.agency(sender.code, name=name)
 
 
-def _local_dispute(claims: dict, sender: Agency, mou: MoU | None) -> Dispute:
-    dispute = Dispute.objects.filter(reference=claims["dispute"]).first()
+def _local_dispute(
+    claims: dict, sender: Agency, mou: MoU | None, found: Dispute | None = None
+) -> Dispute:
+    # The inbox's scope check read it already; the services lock and read it again anyway.
+    dispute = found or Dispute.objects.filter(reference=claims["dispute"]).first()
     if dispute is None:
         raise DomainError(
             _("Dispute %(reference)s is not known here.") % {"reference": claims["dispute"]},
@@ -897,8 +1075,16 @@ def _local_dispute(claims: dict, sender: Agency, mou: MoU | None) -> Dispute:
     return dispute
 
 
-def apply_claims(claims: dict, sender: Agency, mou: MoU | None, now: dt.datetime) -> None:
-    """Apply one packet to the domain through disputes.services, as the sending agency."""
+def apply_claims(
+    claims: dict,
+    sender: Agency,
+    mou: MoU | None,
+    now: dt.datetime,
+    local: Dispute | None = None,
+) -> None:
+    """Apply one packet to the domain through disputes.services, as the sending agency.
+
+    ``local`` is the dispute as the inbox read it before the transaction, if it did."""
     from disputes import services as disputes
 
     body = claims["body"]
@@ -909,9 +1095,9 @@ def apply_claims(claims: dict, sender: Agency, mou: MoU | None, now: dt.datetime
         _apply_keys(body, sender)
         return
     if packet_type == PacketType.DISPUTE_FORWARD:
-        _apply_forward(claims, sender, mou, now)
+        _apply_forward(claims, sender, mou, now, local)
         return
-    dispute = _local_dispute(claims, sender, mou)
+    dispute = _local_dispute(claims, sender, mou, local)
     if packet_type == PacketType.DISPUTE_MESSAGE:
         actor = _message_actor(body, sender, dispute)
         disputes.post_message(
@@ -1035,12 +1221,17 @@ def _apply_outcome(body: dict, sender: Agency, dispute: Dispute) -> None:
         )
 
 
-def _apply_forward(claims: dict, sender: Agency, mou: MoU, now: dt.datetime) -> None:
+def _apply_forward(
+    claims: dict, sender: Agency, mou: MoU, now: dt.datetime, local: Dispute | None = None
+) -> None:
     from disputes import services as disputes
     from disputes.evidence import store_evidence
 
     body = claims["body"]
-    existing = Dispute.objects.filter(reference=body["reference"]).first()
+    if local is not None and local.reference == body["reference"]:
+        existing = local
+    else:
+        existing = Dispute.objects.filter(reference=body["reference"]).first()
     if body["reference"] != claims["dispute"]:
         raise DomainError(_("The forward names another dispute."), code="reference_mismatch")
     actor = disputes.Actor.agency(sender.code)

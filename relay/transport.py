@@ -1,4 +1,4 @@
-"""HTTPS POST of sealed packets; one connection pool per worker process."""
+"""HTTPS POST of sealed packets, one at a time or in a batch; one connection pool per process."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import httpx
 from django.conf import settings
 
-from .packets import CONTENT_TYPE
+from .packets import BATCH_CONTENT_TYPE, CONTENT_TYPE
 
 _client: httpx.Client | None = None
 _client_pid: int | None = None
@@ -42,7 +42,7 @@ def client() -> httpx.Client:
         return _client
 
 
-def post_packet(url: str, sealed: str) -> Response:
+def _check_url(url: str) -> None:
     if not url:
         raise TransportError("the recipient has no inbox URL")
     if url.startswith("http://"):
@@ -50,6 +50,10 @@ def post_packet(url: str, sealed: str) -> Response:
             raise TransportError("plain http is not allowed (ODR_RELAY_ALLOW_HTTP is off)")
     elif not url.startswith("https://"):
         raise TransportError(f"not an http(s) URL: {url!r}")
+
+
+def post_packet(url: str, sealed: str) -> Response:
+    _check_url(url)
     try:
         response = client().post(
             url,
@@ -63,3 +67,47 @@ def post_packet(url: str, sealed: str) -> Response:
     except ValueError:
         data = None
     return Response(response.status_code, data if isinstance(data, dict) else None, response.text)
+
+
+class BatchNotAccepted(Exception):
+    """The receiver does not take this batch as a batch (it predates batches, or it is over its
+    limits): the sender sends the packets one at a time instead."""
+
+
+# Answers that mean "not as a batch", with no receipts: the packets were not looked at.
+BATCH_DECLINED = frozenset({404, 405, 413, 415})
+
+
+def post_batch(url: str, sealed: list[str]) -> list[Response]:
+    """POST several packets in one request; one answer per packet, in the order sent.
+
+    Each answer is exactly what a single POST of that packet would have got (protocol 5.1).
+    """
+    _check_url(url)
+    try:
+        response = client().post(
+            url,
+            json={"packets": sealed},
+            headers={"Content-Type": BATCH_CONTENT_TYPE, "Accept": "application/json"},
+        )
+    except httpx.HTTPError as error:
+        raise TransportError(f"{type(error).__name__}: {error}") from error
+    if response.status_code in BATCH_DECLINED:
+        raise BatchNotAccepted(f"HTTP {response.status_code}: {response.text[:200]}")
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    results = data.get("results") if isinstance(data, dict) else None
+    if response.status_code != 200 or not isinstance(results, list) or len(results) != len(sealed):
+        raise TransportError(
+            f"HTTP {response.status_code} without batch results: {response.text[:300]}"
+        )
+    answers = []
+    for result in results:
+        if not isinstance(result, dict):
+            answers.append(Response(502, None, "not an object"))
+            continue
+        status = result.get("http_status")
+        answers.append(Response(status if isinstance(status, int) else 502, result, ""))
+    return answers

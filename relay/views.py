@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
@@ -12,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from agencies.selectors import public_jwks, this_agency
 
 from . import services
+from .packets import BATCH_CONTENT_TYPE
 
 
 @require_GET
@@ -22,14 +25,42 @@ def jwks(request: HttpRequest) -> JsonResponse:
     return response
 
 
-def _answer(http_status: int, receipt: str | None, code: str) -> JsonResponse:
+def _answer_data(http_status: int, receipt: str | None, code: str) -> dict:
     data: dict = {"code": code, "receipt": receipt}
     if receipt:
         claims = services.decode_receipt_claims(receipt)
         data.update(status=claims["status"], pid=claims["pid"], detail=claims.get("detail", ""))
     else:
         data.update(status="refused", pid=None, detail="")
-    return JsonResponse(data, status=http_status)
+    return data
+
+
+def _answer(http_status: int, receipt: str | None, code: str) -> JsonResponse:
+    return JsonResponse(_answer_data(http_status, receipt, code), status=http_status)
+
+
+def _batch_error(http_status: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse({"code": code, "detail": detail, "results": None}, status=http_status)
+
+
+def _batch(body: bytes) -> JsonResponse:
+    """Several packets in one request (protocol 5.1): one answer per packet, in order."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return _batch_error(400, "invalid_batch", "the body is not JSON")
+    sealed = data.get("packets") if isinstance(data, dict) else None
+    if not isinstance(sealed, list) or not sealed or not all(isinstance(s, str) for s in sealed):
+        return _batch_error(400, "invalid_batch", 'expected {"packets": [compact JWE, ...]}')
+    if len(sealed) > settings.ODR_RELAY_BATCH_MAX:
+        return _batch_error(
+            413, "batch_too_large", f"at most {settings.ODR_RELAY_BATCH_MAX} packets per request"
+        )
+    results = [
+        {**_answer_data(*answer), "http_status": answer[0]}
+        for answer in services.receive_batch(sealed)
+    ]
+    return JsonResponse({"results": results})
 
 
 # Packets are authenticated by their signature, not by a session: CSRF does not apply.
@@ -50,6 +81,9 @@ def inbox(request: HttpRequest) -> JsonResponse:
         # No Content-Length (chunked) and more than Django reads into memory.
         too_large = settings.ODR_MAX_PACKET_BYTES + 1
         return _answer(*services.receive_packet(b"", declared_size=too_large))
+    content_type = request.META.get("CONTENT_TYPE", "")
+    if content_type.split(";")[0].strip().lower() == BATCH_CONTENT_TYPE:
+        return _batch(body)
     return _answer(
         *services.receive_packet(body, content_type=request.META.get("CONTENT_TYPE", ""))
     )

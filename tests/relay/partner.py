@@ -224,8 +224,11 @@ class PartnerServer:
     None to answer 500 without a receipt.
     """
 
-    def __init__(self, partner: Partner, our_signing_jwk: dict, answer=None):
+    def __init__(self, partner: Partner, our_signing_jwk: dict, answer=None, batches=True):
         self.partner = partner
+        # Whether it takes several packets in one request (protocol 5.1) or answers 415.
+        self.batches = batches
+        self.batch_sizes: list[int] = []
         self.our_signing_jwk = our_signing_jwk
         self.answer = answer or (lambda claims: (200, "accepted", "applied"))
         self.received: list[dict] = []
@@ -242,19 +245,20 @@ class PartnerServer:
                 return None
 
             def do_POST(self):
-                sealed = self.rfile.read(int(self.headers["Content-Length"])).decode()
-                server_self.raw.append(sealed)
-                claims = server_self.open(sealed)
-                server_self.received.append(claims)
-                decided = server_self.answer(claims)
-                if decided is None:
-                    payload, status = b"boom", 500
-                else:
-                    status, receipt_status, code = decided
-                    receipt = server_self.partner.receipt(
-                        pid=claims["pid"], sealed=sealed, status=receipt_status, code=code
-                    )
-                    payload = json.dumps({"receipt": receipt, "code": code}).encode()
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                if self.headers["Content-Type"] == "application/json":
+                    if not server_self.batches:
+                        return self.reply(415, b'{"code": "unsupported_media_type"}')
+                    server_self.batch_sizes.append(len(json.loads(body)["packets"]))
+                    results = []
+                    for sealed in json.loads(body)["packets"]:
+                        status, answer = server_self.take(sealed)
+                        results.append({**(answer or {}), "http_status": status})
+                    return self.reply(200, json.dumps({"results": results}).encode())
+                status, answer = server_self.take(body)
+                self.reply(status, json.dumps(answer).encode() if answer else b"boom")
+
+            def reply(self, status: int, payload: bytes) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
@@ -270,6 +274,19 @@ class PartnerServer:
     def __exit__(self, *exc_info) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def take(self, sealed: str) -> tuple[int, dict | None]:
+        self.raw.append(sealed)
+        claims = self.open(sealed)
+        self.received.append(claims)
+        decided = self.answer(claims)
+        if decided is None:
+            return 500, None
+        status, receipt_status, code = decided
+        receipt = self.partner.receipt(
+            pid=claims["pid"], sealed=sealed, status=receipt_status, code=code
+        )
+        return status, {"receipt": receipt, "code": code}
 
     def open(self, sealed: str) -> dict:
         opened = jwe.decrypt_compact(

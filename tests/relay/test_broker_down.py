@@ -58,7 +58,7 @@ def test_a_forward_commits_without_an_error_and_the_sweep_delivers_it_later(
     assert forwarded.status == "forwarded"
     packet = OutboundPacket.objects.get(dispute=dispute, type="dispute.forward")
     assert packet.state == "queued"
-    assert "could not queue delivery of packet" in caplog.text
+    assert "could not queue delivery to KR-KCA" in caplog.text
     # The consumer's email about the forward waits in the database for the resend sweep.
     notification = Notification.objects.get(event__dispute=dispute, event__to_status="forwarded")
     assert notification.sent_at is None

@@ -214,3 +214,101 @@ def test_plain_http_is_refused_unless_allowed(packet, kca, settings):
     assert partner.received == []
     packet.refresh_from_db()
     assert "plain http is not allowed" in packet.last_error
+
+
+# --- several packets due to one partner: batches (protocol 5.1) --------------------------------
+
+
+def pings(count: int) -> list[OutboundPacket]:
+    from relay.services import send_ping
+
+    return [send_ping("KR-KCA") for _ in range(count)]
+
+
+def test_packets_due_to_a_partner_go_in_one_request_each_with_its_own_receipt(node, kca):
+    from relay.services import deliver_due
+
+    queued = pings(3)
+    with partner_at(kca) as partner:
+        point_to(kca.agency, partner.url)
+        assert deliver_due(kca.agency.pk) == 3
+        assert deliver_due(kca.agency.pk) == 0  # nothing is due any more
+
+    assert partner.batch_sizes == [3]
+    assert [claims["pid"] for claims in partner.received] == [p.pid for p in queued]
+    for sent, raw in zip(queued, partner.raw, strict=True):
+        sent.refresh_from_db()
+        assert sent.state == "acknowledged"
+        assert sent.attempts == 1
+        receipt = packets.read_receipt(sent.receipt, {kca.sig.kid: kca.sig.as_dict(private=False)})
+        assert receipt["pid"] == sent.pid
+        assert receipt["sha256"] == packets.sha256_hex(raw) == sent.sealed_sha256
+
+
+def test_a_batch_is_split_at_the_batch_limit(node, kca, settings):
+    from relay.services import deliver_due
+
+    settings.ODR_RELAY_BATCH_MAX = 2
+    pings(3)
+    with partner_at(kca) as partner:
+        point_to(kca.agency, partner.url)
+        assert deliver_due(kca.agency.pk) == 2
+        assert deliver_due(kca.agency.pk) == 1
+    # The last one is alone: it goes as a single packet, not a batch of one.
+    assert partner.batch_sizes == [2]
+    assert len(partner.received) == 3
+    assert set(OutboundPacket.objects.values_list("state", flat=True)) == {"acknowledged"}
+
+
+def test_a_partner_that_takes_no_batches_gets_the_packets_one_by_one(node, kca):
+    from relay.services import deliver_due
+
+    queued = pings(3)
+    with partner_at(kca, batches=False) as partner:
+        point_to(kca.agency, partner.url)
+        assert deliver_due(kca.agency.pk) == 3
+
+    assert partner.batch_sizes == []
+    assert [claims["pid"] for claims in partner.received] == [p.pid for p in queued]
+    assert set(OutboundPacket.objects.values_list("state", flat=True)) == {"acknowledged"}
+
+
+def test_each_packet_of_a_batch_gets_the_answer_meant_for_it(node, kca):
+    from relay.services import deliver_due
+
+    first, second = pings(2)
+
+    def answer(claims):
+        if claims["pid"] == first.pid:
+            return 409, "refused", "sequence_conflict"
+        return None  # no receipt for the second: a failed attempt
+
+    with partner_at(kca, answer=answer) as partner:
+        point_to(kca.agency, partner.url)
+        deliver_due(kca.agency.pk)
+
+    assert partner.batch_sizes == [2]
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.state, first.receipt_code) == ("refused", "sequence_conflict")
+    assert second.state == "sent"
+    assert "without a receipt" in second.last_error
+    assert second.next_attempt_at > timezone.now()
+
+
+def test_a_batch_that_cannot_be_handed_over_reschedules_every_packet_in_it(node, kca):
+    from relay.services import deliver_due
+
+    queued = pings(2)
+    with partner_at(kca) as partner:
+        url = partner.url
+    point_to(kca.agency, url)  # the server is gone: connection refused
+
+    assert deliver_due(kca.agency.pk) == 2
+    for packet in queued:
+        packet.refresh_from_db()
+        assert packet.state == "sent"
+        assert packet.attempts == 1
+        assert packet.last_error
+        assert packet.next_attempt_at > timezone.now()
+    assert deliver_due(kca.agency.pk) == 0  # not due again before its backoff
