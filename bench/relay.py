@@ -66,6 +66,7 @@ for _ in range(N):
     disputes.append(services.start_review(dispute, actor=actor))
 mark = timezone.now()
 start = time.monotonic()
+cpu_start = time.process_time()
 produced = 0
 
 def pace():
@@ -84,7 +85,8 @@ for k in range(M):
     services.post_message(disputes[k % N], actor=actor, body=f"Message {{k}}", language="en")
     produced += 1
 print(json.dumps({{"mark": mark.isoformat(), "produced": produced,
-                  "produce_s": time.monotonic() - start}}))
+                  "produce_s": time.monotonic() - start,
+                  "produce_cpu_s": time.process_time() - cpu_start}}))
 """
 
 STATE = """
@@ -204,6 +206,26 @@ class RssSampler(threading.Thread):
                 self.peak_bytes = max(self.peak_bytes, total)
 
 
+def process_cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+def database_cpu_seconds(nodes: list[Node]) -> dict[int, float]:
+    """CPU used so far by each PostgreSQL backend serving one of the nodes' databases."""
+    names = {node.database_url.rsplit("/", 1)[-1] for node in nodes}
+    used = {}
+    for process in psutil.process_iter(["cmdline"]):
+        words = " ".join(process.info["cmdline"] or []).split()
+        if not names.intersection(words):
+            continue
+        try:
+            used[process.pid] = process_cpu_seconds(process.pid)
+        except psutil.Error:
+            continue
+    return used
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
@@ -257,6 +279,7 @@ def main() -> int:
         sampler.start()
         load_before = round(psutil.getloadavg()[0], 1)
         cpu_before = server_cpu_seconds([bpkn, kca])
+        database_before = database_cpu_seconds([bpkn, kca])
         total = args.disputes + args.messages
         log(f"producing {total} packets" + (f" at {args.rate}/s" if args.rate else "") + "…")
         produced = json.loads(
@@ -275,6 +298,10 @@ def main() -> int:
 
         final = wait_for(all_acknowledged, timeout=1800, interval=1.0, what="all receipts")
         cpu_used = server_cpu_seconds([bpkn, kca]) - cpu_before
+        database_after = database_cpu_seconds([bpkn, kca])
+        database_used = sum(
+            used - database_before.get(pid, 0.0) for pid, used in database_after.items()
+        )
         sampler.stopped.set()
         sampler.join()
         arrived = json.loads(kca.shell(APPLIED.format()))
@@ -299,6 +326,10 @@ def main() -> int:
             "peak_worker_rss_mb": round(sampler.peak_bytes / 2**20, 1),
             # Both nodes' gunicorn and workers; not PostgreSQL, Redis or the producer.
             "server_cpu_ms_per_packet": round(cpu_used * 1000 / len(final), 1),
+            # The producer (disputes.services writing each change with its outbox row) and
+            # both nodes' PostgreSQL backends.
+            "producer_cpu_ms_per_packet": round(produced["produce_cpu_s"] * 1000 / total, 1),
+            "database_cpu_ms_per_packet": round(database_used * 1000 / len(final), 1),
             "load_before": load_before,
             "load_after": round(psutil.getloadavg()[0], 1),
             "worker_concurrency": args.concurrency,
