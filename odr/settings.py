@@ -239,6 +239,12 @@ ODR_RELAY_TIMEOUT_SECONDS = float(env("ODR_RELAY_TIMEOUT_SECONDS", "10"))
 # Packets per request when several are due to one partner (protocol 5.1); also the most this
 # node's inbox takes in one request.
 ODR_RELAY_BATCH_MAX = env_int("ODR_RELAY_BATCH_MAX", 50)
+# Packets per minute from one address that may fail before their signature is checked (each
+# costs a decryption, a signed receipt and a row); then the inbox answers 429. 0: no limit.
+ODR_INBOX_REFUSALS_PER_MINUTE = env_int("ODR_INBOX_REFUSALS_PER_MINUTE", 60)
+# Reverse proxies in front of the node that append the client's address to X-Forwarded-For; the
+# per-address limits (inbox refusals, "find my dispute") count the address the outermost saw.
+ODR_TRUSTED_PROXIES = env_int("ODR_TRUSTED_PROXIES", 0)
 ODR_IDEMPOTENCY_RETENTION_HOURS = env_int("ODR_IDEMPOTENCY_RETENTION_HOURS", 72)
 ODR_TRACKING_LINK_MAX_AGE_DAYS = env_int("ODR_TRACKING_LINK_MAX_AGE_DAYS", 30)
 # The packet transport may use plain HTTP only on loopback and in development.

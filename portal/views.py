@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 from agencies.selectors import this_agency
 from disputes.models import Dispute
 from odr.errors import DomainError
+from odr.net import client_address
 
 from . import forms, selectors, services
 from .models import DRAFT_COOKIE_MAX_AGE, draft_cookie_name
@@ -358,10 +359,6 @@ def track_document(request, token: str, pk: int):
 FIND_LIMIT_PER_HOUR = 5
 
 
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "unknown")
-
-
 def _allowed(key: str, limit: int) -> bool:
     cache.add(key, 0, timeout=3600)
     try:
@@ -378,7 +375,7 @@ def find_dispute(request):
     form = forms.FindDisputeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         reference = form.cleaned_data["reference"]
-        by_ip = _allowed(f"portal:find:ip:{_client_ip(request)}", FIND_LIMIT_PER_HOUR * 4)
+        by_ip = _allowed(f"portal:find:ip:{client_address(request)}", FIND_LIMIT_PER_HOUR * 4)
         by_reference = _allowed(f"portal:find:ref:{reference}", FIND_LIMIT_PER_HOUR)
         if not (by_ip and by_reference):
             return render(request, "portal/find.html", {"form": form, "limited": True}, status=429)

@@ -11,10 +11,12 @@ import datetime as dt
 import json
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
@@ -34,6 +36,7 @@ from .packets import PacketRefused
 
 logger = logging.getLogger(__name__)
 
+INBOX_REFUSAL_WINDOW_SECONDS = 60
 OUTCOME_TRANSITIONS = frozenset(
     {"record_settlement", "record_no_settlement", "accept_settlement", "refer_to_adjudication"}
 )
@@ -734,6 +737,46 @@ def receive_batch(sealed: list[str]) -> list[tuple[int, str | None, str]]:
     return [
         receive_packet(raw.encode("utf-8"), content_type=packets.CONTENT_TYPE) for raw in sealed
     ]
+
+
+def _refusal_counter(source: str) -> str:
+    window = int(time.time() // INBOX_REFUSAL_WINDOW_SECONDS)
+    database = settings.DATABASES["default"]["NAME"]
+    return f"relay:inbox-refusals:{database}:{source}:{window}"
+
+
+def inbox_source_blocked(source: str) -> bool:
+    """Whether an address sent too many packets that failed before their signature was checked.
+
+    Such packets cost a decryption, a signed receipt and a refusal row each, and no partner
+    sends them in numbers; a partner's own packets never count. Without the cache nobody is
+    blocked: the limit protects the inbox, it must not stop the relay.
+    """
+    limit = settings.ODR_INBOX_REFUSALS_PER_MINUTE
+    if not limit:
+        return False
+    try:
+        return (cache.get(_refusal_counter(source)) or 0) >= limit
+    except Exception:
+        logger.warning("cache unavailable; the inbox refusal limit is not applied")
+        return False
+
+
+def count_unauthenticated_refusals(source: str, answers: list[tuple[int, str | None, str]]) -> None:
+    """Count the refusals among ``answers`` whose sender could not be authenticated."""
+    refused = sum(
+        1
+        for http_status, receipt, _code in answers
+        if http_status >= 400 and receipt and decode_receipt_claims(receipt)["aud"] is None
+    )
+    if not refused or not settings.ODR_INBOX_REFUSALS_PER_MINUTE:
+        return
+    key = _refusal_counter(source)
+    try:
+        cache.add(key, 0, timeout=INBOX_REFUSAL_WINDOW_SECONDS * 2)
+        cache.incr(key, refused)
+    except Exception:
+        logger.warning("cache unavailable; inbox refusals from %s not counted", source)
 
 
 def _receipt(signing_key, context: _Context, status: str, code: str, detail: str, now):

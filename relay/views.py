@@ -12,6 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from agencies.selectors import public_jwks, this_agency
+from odr.net import client_address
 
 from . import services
 from .packets import BATCH_CONTENT_TYPE
@@ -43,7 +44,7 @@ def _batch_error(http_status: int, code: str, detail: str) -> JsonResponse:
     return JsonResponse({"code": code, "detail": detail, "results": None}, status=http_status)
 
 
-def _batch(body: bytes) -> JsonResponse:
+def _batch(body: bytes, source: str) -> JsonResponse:
     """Several packets in one request (protocol 5.1): one answer per packet, in order."""
     try:
         data = json.loads(body)
@@ -56,11 +57,26 @@ def _batch(body: bytes) -> JsonResponse:
         return _batch_error(
             413, "batch_too_large", f"at most {settings.ODR_RELAY_BATCH_MAX} packets per request"
         )
-    results = [
-        {**_answer_data(*answer), "http_status": answer[0]}
-        for answer in services.receive_batch(sealed)
-    ]
+    answers = services.receive_batch(sealed)
+    services.count_unauthenticated_refusals(source, answers)
+    results = [{**_answer_data(*answer), "http_status": answer[0]} for answer in answers]
     return JsonResponse({"results": results})
+
+
+def _rate_limited() -> JsonResponse:
+    response = JsonResponse(
+        {
+            "code": "rate_limited",
+            "status": "refused",
+            "pid": None,
+            "detail": "too many packets from this address failed before their signature was "
+            "checked; try again later",
+            "receipt": None,
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(services.INBOX_REFUSAL_WINDOW_SECONDS)
+    return response
 
 
 # Packets are authenticated by their signature, not by a session: CSRF does not apply.
@@ -68,22 +84,27 @@ def _batch(body: bytes) -> JsonResponse:
 @never_cache
 @require_POST
 def inbox(request: HttpRequest) -> JsonResponse:
+    source = client_address(request)
+    if services.inbox_source_blocked(source):
+        return _rate_limited()
     try:
         declared = int(request.headers.get("Content-Length") or 0)
     except ValueError:
         declared = 0
     if declared > settings.ODR_MAX_PACKET_BYTES:
         # Refused before reading a body that large.
-        return _answer(*services.receive_packet(b"", declared_size=declared))
-    try:
-        body = request.body
-    except RequestDataTooBig:
-        # No Content-Length (chunked) and more than Django reads into memory.
-        too_large = settings.ODR_MAX_PACKET_BYTES + 1
-        return _answer(*services.receive_packet(b"", declared_size=too_large))
-    content_type = request.META.get("CONTENT_TYPE", "")
-    if content_type.split(";")[0].strip().lower() == BATCH_CONTENT_TYPE:
-        return _batch(body)
-    return _answer(
-        *services.receive_packet(body, content_type=request.META.get("CONTENT_TYPE", ""))
-    )
+        answers = [services.receive_packet(b"", declared_size=declared)]
+    else:
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            # No Content-Length (chunked) and more than Django reads into memory.
+            too_large = settings.ODR_MAX_PACKET_BYTES + 1
+            answers = [services.receive_packet(b"", declared_size=too_large)]
+        else:
+            content_type = request.META.get("CONTENT_TYPE", "")
+            if content_type.split(";")[0].strip().lower() == BATCH_CONTENT_TYPE:
+                return _batch(body, source)
+            answers = [services.receive_packet(body, content_type=content_type)]
+    services.count_unauthenticated_refusals(source, answers)
+    return _answer(*answers[0])

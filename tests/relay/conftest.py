@@ -6,8 +6,12 @@ import pytest
 @pytest.fixture
 def node(settings, tmp_path, seeded):
     """This node (BPKN) with its own keys, in a private keys directory."""
-    from relay.services import init_node_keys
+    from django.core.cache import cache
 
+    from relay.services import _refusal_counter, init_node_keys
+
+    # The inbox's refusal counter lives in the shared Redis: every test starts from zero.
+    cache.delete(_refusal_counter("127.0.0.1"))
     settings.ODR_KEYS_DIR = tmp_path / "keys"
     init_node_keys()
     return seeded["ID-BPKN"]

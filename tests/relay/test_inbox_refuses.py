@@ -8,6 +8,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 from joserfc.jwk import OKPKey
@@ -17,7 +18,7 @@ from agencies.services import change_mou_status
 from disputes.models import Dispute, Status
 from relay import packets
 from relay.models import InboundPacket, InboxRefusal
-from relay.services import decode_receipt_claims
+from relay.services import _refusal_counter, decode_receipt_claims
 from tests.factories import file_dispute
 from tests.relay.partner import Partner, file_form, forward_body, our_key, status_body
 
@@ -387,3 +388,45 @@ def test_a_forward_against_a_merchant_in_another_country(client, kca):
     sealed = kca.packet("dispute.forward", body, dispute=REF)
     assert_refused(post(client, sealed), "out_of_scope", 403)
     assert_nothing_applied()
+
+
+# --- an address that keeps sending packets nobody signed ---------------------------------------
+
+
+def test_an_address_sending_unsigned_garbage_is_held_off_without_writing_anything(
+    client, kca, node, settings
+):
+    settings.ODR_INBOX_REFUSALS_PER_MINUTE = 3
+    attacker = {"REMOTE_ADDR": "203.0.113.7"}
+    cache.delete(_refusal_counter("203.0.113.7"))
+    for _ in range(3):
+        response = client.post(
+            reverse("relay:inbox"), b"garbage", content_type="application/jose", **attacker
+        )
+        assert response.status_code == 400
+    assert InboxRefusal.objects.count() == 3
+
+    held_off = client.post(
+        reverse("relay:inbox"), b"garbage", content_type="application/jose", **attacker
+    )
+    assert held_off.status_code == 429
+    assert held_off.json()["code"] == "rate_limited"
+    assert held_off.json()["receipt"] is None
+    assert int(held_off["Retry-After"]) > 0
+    assert InboxRefusal.objects.count() == 3  # nothing more was opened or written
+
+    # A partner at another address is not affected, and its packets never count.
+    ping = kca.packet("partner.ping", {"nonce": "abcdefgh", "sent_at": "2026-11-25T00:00:00Z"})
+    response = client.post(reverse("relay:inbox"), ping, content_type="application/jose")
+    assert response.status_code == 200
+    cache.delete(_refusal_counter("203.0.113.7"))
+
+
+def test_a_partners_own_refused_packets_do_not_count_against_it(client, kca, node, settings):
+    settings.ODR_INBOX_REFUSALS_PER_MINUTE = 1
+    for n in range(3):
+        # Signed by KCA but about a dispute KCA has no part in: refused after authentication.
+        sealed = kca.packet("dispute.message", {"bad": "body"}, dispute=f"BPKN-2026-00009{n}")
+        response = client.post(reverse("relay:inbox"), sealed, content_type="application/jose")
+        assert response.status_code != 429
+        assert response.json()["code"] != "rate_limited"
