@@ -509,6 +509,12 @@ def handle_response(
         "receipt_code": claims["code"],
         "receipt_at": packets.from_epoch(claims["at"]),
     }
+    if claims["code"] == "waiting":
+        # Stored at the partner, not applied yet: sent again (same bytes) after a backoff, it is
+        # answered with its final receipt once the packets before it have arrived.
+        return record_failure(
+            packet, "waiting at the partner for an earlier packet", now, **attempt, **receipt
+        )
     if claims["status"] == "accepted":
         state = OutboundPacket.State.ACKNOWLEDGED
     elif claims["code"] in packets.RETRYABLE_REFUSALS:
@@ -981,22 +987,27 @@ def _place(signed, claims, sender, mou, now, context, signing_key, local=None):
             _apply_into(inbound, claims, sender, mou, now, local)
         else:
             inbound.state, inbound.code = InboundPacket.State.WAITING, "waiting"
-    if inbound.state == InboundPacket.State.REFUSED:
-        status, http_status = "refused", packets.REFUSALS[inbound.code][0]
-    else:
-        status, http_status = "accepted", packets.ACCEPTED[inbound.code]
-    inbound.http_status = http_status
-    receipt = _receipt(signing_key, context, status, inbound.code, inbound.detail, now)
-    inbound.receipt = receipt.compact
+    _sign_answer(inbound, signing_key, context, now)
     inbound.save()
     if stream is not None:
         stream.highest_seq = max(stream.highest_seq, claims["seq"])
         if in_order:
             stream.last_seq = claims["seq"]
-            _drain(stream, now)
+            _drain(stream, now, signing_key)
         else:
             stream.save(update_fields=["highest_seq"])
-    return http_status, inbound.receipt, inbound.code
+    return inbound.http_status, inbound.receipt, inbound.code
+
+
+def _sign_answer(inbound: InboundPacket, signing_key, context: _Context, now) -> None:
+    """Give the inbox row the HTTP status and signed receipt of its current state."""
+    if inbound.state == InboundPacket.State.REFUSED:
+        status, inbound.http_status = "refused", packets.REFUSALS[inbound.code][0]
+    else:
+        status, inbound.http_status = "accepted", packets.ACCEPTED[inbound.code]
+    inbound.receipt = _receipt(
+        signing_key, context, status, inbound.code, inbound.detail, now
+    ).compact
 
 
 def check_body(claims: dict) -> None:
@@ -1029,8 +1040,12 @@ def _apply_into(
         inbound.applied_at = now
 
 
-def _drain(stream: InboundStream, now: dt.datetime) -> None:
-    """Apply the waiting packets that are now next in order, one after the other."""
+def _drain(stream: InboundStream, now: dt.datetime, signing_key=None) -> None:
+    """Apply the waiting packets that are now next in order, one after the other.
+
+    Each gets a new receipt with its final answer (applied, or refused by the domain) in place
+    of its ``waiting`` one: its sender, sending the same packet again, learns the outcome.
+    """
     mou_cache: dict[str, MoU | None] = {}
     while stream.last_seq < stream.highest_seq:
         following = (
@@ -1049,6 +1064,15 @@ def _drain(stream: InboundStream, now: dt.datetime) -> None:
             if claims["mou"] not in mou_cache:
                 mou_cache[claims["mou"]] = MoU.objects.filter(reference=claims["mou"]).first()
             _apply_into(following, claims, stream.sender, mou_cache[claims["mou"]], now)
+            signing_key = signing_key or node_keys.current_key("sig", now)
+            context = _Context(
+                raw_sha256=following.raw_sha256,
+                size=0,
+                pid=following.pid,
+                sender_code=stream.sender.code,
+                authenticated=True,
+            )
+            _sign_answer(following, signing_key, context, now)
             following.save()
         stream.last_seq += 1
     stream.save(update_fields=["last_seq", "highest_seq"])

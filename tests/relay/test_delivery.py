@@ -312,3 +312,21 @@ def test_a_batch_that_cannot_be_handed_over_reschedules_every_packet_in_it(node,
         assert packet.last_error
         assert packet.next_attempt_at > timezone.now()
     assert deliver_due(kca.agency.pk) == 0  # not due again before its backoff
+
+
+def test_a_waiting_answer_is_not_final_the_packet_is_sent_again_until_it_is(packet, kca):
+    answers = iter([(202, "accepted", "waiting"), (200, "accepted", "applied")])
+    now = timezone.now()
+    with partner_at(kca, answer=lambda claims: next(answers)) as partner:
+        point_to(kca.agency, partner.url)
+        assert deliver(packet.pk, now=now) == "sent"
+        packet.refresh_from_db()
+        assert packet.receipt_code == "waiting"
+        assert "waiting at the partner" in packet.last_error
+        assert packet.next_attempt_at > now
+
+        assert deliver(packet.pk, now=packet.next_attempt_at) == "acknowledged"
+
+    assert partner.raw[0] == partner.raw[1]  # the same bytes, so the receipt covers them
+    packet.refresh_from_db()
+    assert (packet.state, packet.receipt_code) == ("acknowledged", "applied")

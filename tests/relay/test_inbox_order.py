@@ -50,13 +50,38 @@ def test_packets_that_arrive_early_wait_then_apply_in_order(client, kca, casewor
     _ = caseworker, Actor
 
 
-def test_a_replayed_waiting_packet_keeps_its_original_receipt(client, kca):
+def test_a_waiting_packet_sent_again_is_answered_with_its_latest_receipt(client, kca):
+    from relay import packets
+    from tests.relay.partner import our_key
+
+    key = our_key("sig")
     early = kca.packet("dispute.message", message_body("Early"), dispute=REF, seq=2)
     first = post(client, early)
+    assert post(client, early).json()["receipt"] == first.json()["receipt"]  # still waiting
+
     post(client, kca.packet("dispute.forward", forward_body(), dispute=REF, seq=1))
     again = post(client, early)
-    assert again.json()["receipt"] == first.json()["receipt"]
+
+    # The same packet now gets its final answer, signed over the same bytes.
+    assert (again.status_code, again.json()["code"]) == (200, "applied")
+    final = packets.read_receipt(again.json()["receipt"], {key.kid: key.public_jwk})
+    assert final["sha256"] == packets.sha256_hex(early)
+    assert final["pid"] == first.json()["pid"]
     assert Dispute.objects.get(reference=REF).messages.filter(body="Early").count() == 1
+
+
+def test_a_waiting_packet_the_case_refuses_later_says_so_when_sent_again(client, kca):
+    # seq 2 arrives first; once seq 1 is in, the lifecycle refuses it (the home agency cannot
+    # accept its own forward): its sender must learn that, not keep the "waiting" answer.
+    early = kca.packet("dispute.status", status_body("accept_forwarded"), dispute=REF, seq=2)
+    assert post(client, early).json()["code"] == "waiting"
+    post(client, kca.packet("dispute.forward", forward_body(), dispute=REF, seq=1))
+
+    again = post(client, early)
+
+    assert (again.status_code, again.json()["status"]) == (409, "refused")
+    assert again.json()["code"] == "domain_rejected"
+    assert InboundPacket.objects.get(seq=2).state == "refused"
 
 
 def test_a_refused_packet_does_not_block_the_ones_after_it(client, kca):
