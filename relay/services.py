@@ -37,6 +37,7 @@ from .packets import PacketRefused
 logger = logging.getLogger(__name__)
 
 INBOX_REFUSAL_WINDOW_SECONDS = 60
+MIN_KEY_GRACE_SECONDS = 300
 OUTCOME_TRANSITIONS = frozenset(
     {"record_settlement", "record_no_settlement", "accept_settlement", "refer_to_adjudication"}
 )
@@ -1445,17 +1446,29 @@ def init_node_keys(now: dt.datetime | None = None) -> list[tuple[str, str, bool]
 
 
 @transaction.atomic
-def rotate_node_keys(now: dt.datetime | None = None) -> list[OutboundPacket]:
-    """New keys now; the old ones stay valid for ODR_KEY_GRACE_SECONDS; partners are told.
+def rotate_node_keys(
+    now: dt.datetime | None = None, *, grace_seconds: int | None = None
+) -> list[OutboundPacket]:
+    """New keys now; the old ones stay valid for a grace period; partners are told.
 
-    The partner.keys packet is signed with the old signing key, which the partners trust.
+    The grace period is ODR_KEY_GRACE_SECONDS unless given (shorter when a key may be exposed,
+    but never under MIN_KEY_GRACE_SECONDS: the partner.keys packet itself is signed with the
+    old signing key, which the partners trust, and must be delivered while it is valid).
     """
     from agencies.services import pin_agency_key
 
     now = now or timezone.now()
+    if grace_seconds is None:
+        grace_seconds = settings.ODR_KEY_GRACE_SECONDS
+    if grace_seconds < MIN_KEY_GRACE_SECONDS:
+        raise DomainError(
+            _("The grace period must be at least %(seconds)s seconds.")
+            % {"seconds": MIN_KEY_GRACE_SECONDS},
+            code="grace_too_short",
+        )
     agency = this_agency()
     previous_sig = node_keys.current_key("sig", now)
-    grace_end = now + dt.timedelta(seconds=settings.ODR_KEY_GRACE_SECONDS)
+    grace_end = now + dt.timedelta(seconds=grace_seconds)
     old = [key for key in agency.keys.all() if key.is_valid_at(now)]
     fresh = []
     for use in ("sig", "enc"):

@@ -10,6 +10,7 @@ import re
 import stat
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
@@ -180,3 +181,38 @@ def test_without_keys_the_inbox_says_it_is_not_ready(client, seeded, settings, t
     response = client.post(reverse("relay:inbox"), b"a.b.c.d.e", content_type="application/jose")
     assert response.status_code == 503
     assert response.json()["code"] == "receiver_not_ready"
+
+
+def test_a_rotation_after_an_exposure_can_have_a_short_grace_period(node, kca):
+    old_sig = our_key("sig")
+    call_command("node_keys", "rotate", "--grace-seconds", "600")
+
+    old_sig.refresh_from_db()
+    now = timezone.now()
+    assert old_sig.is_valid_at(now)
+    assert not old_sig.is_valid_at(now + dt.timedelta(seconds=601))
+    # The partner.keys packet, signed with the old key, is still deliverable within the grace.
+    assert OutboundPacket.objects.get(type="partner.keys").signing_kid == old_sig.kid
+
+
+def test_a_grace_period_too_short_to_tell_the_partners_is_refused(node, kca):
+    old_sig = our_key("sig")
+    with pytest.raises(CommandError, match="at least 300 seconds"):
+        call_command("node_keys", "rotate", "--grace-seconds", "0")
+    assert our_key("sig").kid == old_sig.kid
+    assert not OutboundPacket.objects.filter(type="partner.keys").exists()
+
+
+def test_a_revoked_partner_key_is_refused_at_once(client, kca, node):
+    out = StringIO()
+    call_command("revoke_key", kca.sig.kid, stdout=out)
+    assert f"KR-KCA sig key {kca.sig.kid} revoked" in out.getvalue()
+
+    sealed = kca.packet("partner.ping", {"nonce": "abcdefgh", "sent_at": "2026-11-25T00:00:00Z"})
+    status, _receipt, code = receive_packet(sealed, content_type="application/jose")
+    assert (status, code) == (401, "key_not_valid")
+
+
+def test_revoking_an_unknown_key_says_so(node):
+    with pytest.raises(CommandError, match="No pinned key"):
+        call_command("revoke_key", "nobody-sig-0")

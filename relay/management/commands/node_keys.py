@@ -7,6 +7,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from agencies.selectors import public_jwks, this_agency
+from odr.errors import DomainError
 from relay import services
 from relay.keys import KeyUnavailable
 
@@ -20,8 +21,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("action", choices=["init", "export", "rotate"])
+        parser.add_argument(
+            "--grace-seconds",
+            type=int,
+            default=None,
+            help="rotate: how long the old keys stay valid (default ODR_KEY_GRACE_SECONDS; "
+            "at least 300). Use a short one if a key may be exposed, and revoke it with the "
+            "partners by phone as well.",
+        )
 
-    def handle(self, *args, action: str, **options):
+    def handle(self, *args, action: str, grace_seconds: int | None = None, **options):
         try:
             if action == "init":
                 for use, kid, created in services.init_node_keys():
@@ -30,12 +39,12 @@ class Command(BaseCommand):
             elif action == "export":
                 self.stdout.write(json.dumps(public_jwks(this_agency()), indent=2))
             else:
-                queued = services.rotate_node_keys()
+                queued = services.rotate_node_keys(grace_seconds=grace_seconds)
                 for use, kid, _created in services.init_node_keys():
                     self.stderr.write(f"{use} key now {kid}")
                 for packet in queued:
                     self.stderr.write(
                         f"partner.keys {packet.pid} queued for {packet.recipient.code}"
                     )
-        except KeyUnavailable as error:
+        except (KeyUnavailable, DomainError) as error:
             raise CommandError(str(error)) from error
