@@ -102,6 +102,8 @@ SESSION_COOKIE_HTTPONLY = True
 # Each node on one machine keeps its own cookies apart.
 SESSION_COOKIE_NAME = f"odr_session_{ODR_NODE.lower().replace('-', '_')}"
 CSRF_COOKIE_NAME = f"odr_csrf_{ODR_NODE.lower().replace('-', '_')}"
+# A form sent with a missing or stale CSRF token gets a page that says how to send it again.
+CSRF_FAILURE_VIEW = "odr.views.csrf_failure"
 LANGUAGE_COOKIE_NAME = "odr_language"
 
 INSTALLED_APPS = [

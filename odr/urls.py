@@ -14,5 +14,7 @@ urlpatterns = [
     path("", include("portal.urls")),
 ]
 
+handler400 = "odr.views.bad_request"
+handler403 = "odr.views.permission_denied"
 handler404 = "odr.views.page_not_found"
 handler500 = "odr.views.server_error"

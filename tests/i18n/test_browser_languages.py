@@ -113,3 +113,25 @@ def test_the_caseworker_queue_in_each_language(
         pages[language] = visible_lines(page)
     for language in ("id", "ko"):
         assert english_left(pages, language) == set(), language
+
+
+def test_the_not_found_page_in_each_language(
+    live_server, transactional_db, seeded, visit, screenshot
+):
+    pages = {}
+    for language in ("en", "id", "ko"):
+        page = visit(f"{live_server.url}/no-such-page/", language)
+        with translation.override(language):
+            heading = gettext("Page not found")
+        assert page.get_by_role("heading", level=1).inner_text() == heading
+        assert page.get_by_role("link", name=gettext_in(language, "Find my dispute")).count() == 1
+        screenshot(page, f"not-found-{language}")
+        assert too_wide(page) == [], language
+        pages[language] = visible_lines(page)
+    for language in ("id", "ko"):
+        assert english_left(pages, language) == set(), language
+
+
+def gettext_in(language: str, message: str) -> str:
+    with translation.override(language):
+        return gettext(message)
