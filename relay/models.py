@@ -61,6 +61,9 @@ class OutboundPacket(models.Model):
     # Signed with this key instead of the newest one (a key rotation is announced with the key
     # the partner already trusts).
     signing_kid = models.CharField(_("signing key"), max_length=100, blank=True)
+    # Delivery lane: a dispute's packets always share one, and each lane of a partner has one
+    # delivery loop at a time, so they leave in order while lanes go in parallel.
+    lane = models.PositiveSmallIntegerField(_("delivery lane"), default=0)
 
     state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.QUEUED)
     created_at = models.DateTimeField(_("created"), default=timezone.now)

@@ -12,6 +12,7 @@ import json
 import logging
 import secrets
 import time
+import zlib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -267,6 +268,7 @@ def queue_packet(
         ).aggregate(last=Max("seq"))["last"]
         seq = (last or 0) + 1
     packet = OutboundPacket.objects.create(
+        lane=delivery_lane(dispute.reference if dispute else ""),
         pid=packets.new_pid(),
         type=packet_type,
         recipient=recipient,
@@ -283,11 +285,18 @@ def queue_packet(
         deadline_at=now + dt.timedelta(hours=hours),
         next_attempt_at=now,
     )
-    _deliver_after_commit(recipient)
+    _deliver_after_commit(recipient, packet.lane)
     return packet
 
 
-def _deliver_after_commit(recipient: Agency) -> None:
+def delivery_lane(dispute_reference: str) -> int:
+    """The lane of a dispute's packets (partner packets: lane 0); stable across processes."""
+    if not dispute_reference:
+        return 0
+    return zlib.crc32(dispute_reference.encode()) % max(1, settings.ODR_RELAY_LANES)
+
+
+def _deliver_after_commit(recipient: Agency, lane: int) -> None:
     from .tasks import BROKER_ERRORS, deliver_to_partner, mark_queued, unmark_queued
 
     def send():
@@ -295,10 +304,10 @@ def _deliver_after_commit(recipient: Agency) -> None:
         # holds the packet, and the beat's sweep queues it once the broker is back.
         try:
             # One waiting task per partner is enough: it delivers everything due when it runs.
-            if mark_queued(recipient.pk):
-                deliver_to_partner.delay(recipient.pk)
+            if mark_queued(recipient.pk, lane):
+                deliver_to_partner.delay(recipient.pk, lane)
         except BROKER_ERRORS as error:
-            unmark_queued(recipient.pk)
+            unmark_queued(recipient.pk, lane)
             logger.warning(
                 "could not queue delivery to %s (%s); the sweep will", recipient.code, error
             )
@@ -338,7 +347,7 @@ def backoff_seconds(attempts: int, rand: float | None = None) -> float:
     return delay / 2 + rand * delay / 2
 
 
-def _lease_seconds() -> float:
+def delivery_lease_seconds() -> float:
     # Long enough for one POST with its timeout; a worker killed mid-delivery frees it after.
     return settings.ODR_RELAY_TIMEOUT_SECONDS * 3 + 30
 
@@ -349,7 +358,7 @@ def _claim(packet_id: int, now: dt.datetime) -> bool:
             pk=packet_id,
             state__in=[OutboundPacket.State.QUEUED, OutboundPacket.State.SENT],
             next_attempt_at__lte=now,
-        ).update(next_attempt_at=now + dt.timedelta(seconds=_lease_seconds()))
+        ).update(next_attempt_at=now + dt.timedelta(seconds=delivery_lease_seconds()))
     )
 
 
@@ -538,14 +547,14 @@ def handle_response(
     return state
 
 
-def _claim_due(recipient_id: int, now: dt.datetime, limit: int) -> list[int]:
+def _claim_due(recipient_id: int, lane: int | None, now: dt.datetime, limit: int) -> list[int]:
     """Claim up to ``limit`` due packets for one partner, oldest first; returns their ids.
 
     The claim moves each packet's next attempt forward by the lease, as ``_claim`` does for one.
     On PostgreSQL one statement claims them and skips rows another worker is claiming; elsewhere
     (SQLite serializes writers anyway) each candidate is claimed with ``_claim``.
     """
-    lease_until = now + dt.timedelta(seconds=_lease_seconds())
+    lease_until = now + dt.timedelta(seconds=delivery_lease_seconds())
     states = [state.value for state in _open_states()]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -555,21 +564,21 @@ def _claim_due(recipient_id: int, now: dt.datetime, limit: int) -> list[int]:
                 WHERE id IN (
                     SELECT id FROM relay_outboundpacket
                     WHERE recipient_id = %s AND state = ANY(%s) AND next_attempt_at <= %s
+                      AND (%s::integer IS NULL OR lane = %s::integer)
                     ORDER BY id LIMIT %s
                     FOR UPDATE SKIP LOCKED
                 )
                 RETURNING id
                 """,
-                [lease_until, recipient_id, states, now, limit],
+                [lease_until, recipient_id, states, now, lane, lane, limit],
             )
             return sorted(row[0] for row in cursor.fetchall())
-    candidates = (
-        OutboundPacket.objects.filter(
-            recipient_id=recipient_id, state__in=states, next_attempt_at__lte=now
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
+    candidates = OutboundPacket.objects.filter(
+        recipient_id=recipient_id, state__in=states, next_attempt_at__lte=now
     )
+    if lane is not None:
+        candidates = candidates.filter(lane=lane)
+    candidates = candidates.order_by("pk").values_list("pk", flat=True)[:limit]
     return [packet_id for packet_id in list(candidates) if _claim(packet_id, now)]
 
 
@@ -591,7 +600,9 @@ def _batches(outbound: list[OutboundPacket]) -> list[list[OutboundPacket]]:
     return batches
 
 
-def deliver_due(recipient_id: int, *, now: dt.datetime | None = None) -> int:
+def deliver_due(
+    recipient_id: int, *, lane: int | None = None, now: dt.datetime | None = None
+) -> int:
     """One delivery attempt for every packet due to one partner, in batches (protocol 5.1).
 
     Returns how many packets were attempted (0 when nothing was due). Each packet is sealed,
@@ -599,7 +610,7 @@ def deliver_due(recipient_id: int, *, now: dt.datetime | None = None) -> int:
     does not take batches gets them one request at a time.
     """
     now = now or timezone.now()
-    ids = _claim_due(recipient_id, now, settings.ODR_RELAY_BATCH_MAX)
+    ids = _claim_due(recipient_id, lane, now, settings.ODR_RELAY_BATCH_MAX)
     if not ids:
         return 0
     claimed = list(
@@ -650,16 +661,15 @@ def _post_batch(batch: list[OutboundPacket], now: dt.datetime) -> None:
             record_failure(packet, f"unexpected answer: {error!r}"[:500], now, **attempt)
 
 
-def due_recipient_ids(now: dt.datetime | None = None) -> list[int]:
-    """Partners with a packet whose next attempt is due: the sweep wakes their delivery."""
+def due_lanes(
+    now: dt.datetime | None = None, *, only: tuple[int, int] | None = None
+) -> list[tuple[int, int]]:
+    """(partner, lane) pairs with a packet whose next attempt is due: the sweep wakes them."""
     now = now or timezone.now()
-    return sorted(
-        set(
-            OutboundPacket.objects.filter(state__in=_open_states(), next_attempt_at__lte=now)
-            .values_list("recipient_id", flat=True)
-            .distinct()
-        )
-    )
+    due = OutboundPacket.objects.filter(state__in=_open_states(), next_attempt_at__lte=now)
+    if only is not None:
+        due = due.filter(recipient_id=only[0], lane=only[1])
+    return sorted(set(due.values_list("recipient_id", "lane").distinct()))
 
 
 def due_packet_ids(now: dt.datetime | None = None, limit: int = 500) -> list[int]:
@@ -693,7 +703,7 @@ def retry_packet(packet: OutboundPacket, *, now: dt.datetime | None = None) -> O
     packet.sealed = ""
     packet.sealed_sha256 = ""
     packet.save()
-    _deliver_after_commit(packet.recipient)
+    _deliver_after_commit(packet.recipient, packet.lane)
     return packet
 
 

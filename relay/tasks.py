@@ -28,38 +28,68 @@ BROKER_ERRORS = (
 QUEUED_MARK_SECONDS = 30
 
 
-def _mark(recipient_id: int) -> str:
+def _mark(recipient_id: int, lane: int) -> str:
     # Row ids repeat across databases sharing one Redis (tests, several nodes): name the database.
-    return f"relay:queued:{settings.DATABASES['default']['NAME']}:{recipient_id}"
+    return f"relay:queued:{settings.DATABASES['default']['NAME']}:{recipient_id}:{lane}"
 
 
-def mark_queued(recipient_id: int) -> bool:
-    """False if a delivery task for this partner is waiting to run; True (queue one) otherwise."""
+def mark_queued(recipient_id: int, lane: int = 0) -> bool:
+    """False if a delivery task for this lane is waiting to run; True (queue one) otherwise."""
     try:
-        return bool(cache.add(_mark(recipient_id), 1, timeout=QUEUED_MARK_SECONDS))
+        return bool(cache.add(_mark(recipient_id, lane), 1, timeout=QUEUED_MARK_SECONDS))
     except Exception:
         return True
 
 
-def unmark_queued(recipient_id: int) -> None:
+def unmark_queued(recipient_id: int, lane: int = 0) -> None:
     """After a publish that failed, or when the task starts: the next commit queues another."""
     try:
-        cache.delete(_mark(recipient_id))
+        cache.delete(_mark(recipient_id, lane))
     except Exception:
         logger.debug("cache unavailable; the queued mark will expire by itself")
 
 
-@shared_task(acks_late=True, ignore_result=True)
-def deliver_to_partner(recipient_id: int) -> int:
-    """Deliver everything due to one partner, in batches, until nothing is due.
+def _delivering(recipient_id: int, lane: int) -> str:
+    return f"relay:delivering:{settings.DATABASES['default']['NAME']}:{recipient_id}:{lane}"
 
-    The mark is cleared before the first claim, so a packet committed while this task runs
-    either is claimed by it or queues a task of its own: none waits for the sweep.
+
+def _start_delivering(recipient_id: int, lane: int = 0) -> bool:
+    """One delivery loop per lane at a time, so a dispute's packets arrive in the order written."""
+    try:
+        return bool(
+            cache.add(_delivering(recipient_id, lane), 1, timeout=services.delivery_lease_seconds())
+        )
+    except Exception:
+        return True  # without the cache, deliver anyway: the receiver reorders if it must
+
+
+def _stop_delivering(recipient_id: int, lane: int = 0) -> None:
+    try:
+        cache.delete(_delivering(recipient_id, lane))
+    except Exception:
+        logger.debug("cache unavailable; the delivering mark will expire by itself")
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_to_partner(recipient_id: int, lane: int = 0) -> int:
+    """Deliver everything due in one lane to one partner, in batches, until nothing is due.
+
+    The queued mark is cleared before the first claim, so a packet committed while this task
+    runs either is claimed by it or queues a task of its own. Only one task delivers a lane at
+    a time (a second one leaves it to the first), so a dispute's packets leave in order; the
+    lanes of a partner (ODR_RELAY_LANES) go in parallel. The task looks once more after it
+    stops, so a packet committed just then is not left for the sweep.
     """
-    unmark_queued(recipient_id)
+    unmark_queued(recipient_id, lane)
     attempted = 0
-    while count := services.deliver_due(recipient_id):
-        attempted += count
+    while _start_delivering(recipient_id, lane):
+        try:
+            while count := services.deliver_due(recipient_id, lane=lane):
+                attempted += count
+        finally:
+            _stop_delivering(recipient_id, lane)
+        if not services.due_lanes(only=(recipient_id, lane)):
+            break
     return attempted
 
 
@@ -74,9 +104,9 @@ def sweep_outbox() -> int:
     """Wake delivery to every partner with a packet due: lost tasks and flushed brokers lose
     nothing. Returns how many delivery tasks it queued."""
     queued = 0
-    for recipient_id in services.due_recipient_ids():
-        if mark_queued(recipient_id):
-            deliver_to_partner.delay(recipient_id)
+    for recipient_id, lane in services.due_lanes():
+        if mark_queued(recipient_id, lane):
+            deliver_to_partner.delay(recipient_id, lane)
             queued += 1
     return queued
 

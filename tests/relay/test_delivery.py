@@ -330,3 +330,55 @@ def test_a_waiting_answer_is_not_final_the_packet_is_sent_again_until_it_is(pack
     assert partner.raw[0] == partner.raw[1]  # the same bytes, so the receipt covers them
     packet.refresh_from_db()
     assert (packet.state, packet.receipt_code) == ("acknowledged", "applied")
+
+
+def test_one_delivery_loop_per_partner_at_a_time_so_packets_leave_in_order(node, kca):
+    from django.core.cache import cache
+
+    from relay import tasks
+
+    pings(2)
+    with partner_at(kca) as partner:
+        point_to(kca.agency, partner.url)
+        assert tasks._start_delivering(kca.agency.pk)  # another task is delivering
+        try:
+            assert tasks.deliver_to_partner(kca.agency.pk) == 0
+        finally:
+            tasks._stop_delivering(kca.agency.pk)
+        assert partner.received == []
+
+        assert tasks.deliver_to_partner(kca.agency.pk) == 2
+    assert partner.batch_sizes == [2]
+    assert cache.get(tasks._delivering(kca.agency.pk, 0)) is None  # free for the next one
+
+
+def test_a_disputes_packets_share_a_lane_and_each_lane_is_delivered_by_its_own_loop(
+    node, kca, caseworker, settings
+):
+    from relay import tasks
+    from relay.services import delivery_lane
+
+    settings.ODR_RELAY_LANES = 2
+    actor = disputes.Actor.caseworker(caseworker)
+    cases = []
+    while len({delivery_lane(d.reference) for d in cases}) < 2:
+        dispute = file_dispute()
+        disputes.start_review(dispute, actor=actor)
+        disputes.forward_dispute(dispute, actor=actor)
+        disputes.post_message(dispute, actor=actor, body="Any news?", language="en")
+        cases.append(dispute)
+    for dispute in cases:
+        lanes = set(OutboundPacket.objects.filter(dispute=dispute).values_list("lane", flat=True))
+        assert lanes == {delivery_lane(dispute.reference)}
+
+    lane = delivery_lane(cases[0].reference)
+    with partner_at(kca) as partner:
+        point_to(kca.agency, partner.url)
+        tasks.deliver_to_partner(kca.agency.pk, lane)
+    in_lane = [d.reference for d in cases if delivery_lane(d.reference) == lane]
+    assert {claims["dispute"] for claims in partner.received} == set(in_lane)
+    # In each dispute, in the order written: the forward, then the message.
+    for reference in in_lane:
+        assert [c["seq"] for c in partner.received if c["dispute"] == reference] == [1, 2]
+    other = OutboundPacket.objects.exclude(lane=lane)
+    assert set(other.values_list("state", flat=True)) == {"queued"}
