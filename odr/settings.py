@@ -242,7 +242,7 @@ ODR_RELAY_TIMEOUT_SECONDS = float(env("ODR_RELAY_TIMEOUT_SECONDS", "10"))
 # node's inbox takes in one request.
 ODR_RELAY_BATCH_MAX = env_int("ODR_RELAY_BATCH_MAX", 50)
 # Delivery loops per partner that may run at once; a dispute's packets always share one.
-ODR_RELAY_LANES = env_int("ODR_RELAY_LANES", 2)
+ODR_RELAY_LANES = env_int("ODR_RELAY_LANES", 8)
 # Packets per minute from one address that may fail before their signature is checked (each
 # costs a decryption, a signed receipt and a row); then the inbox answers 429. 0: no limit.
 ODR_INBOX_REFUSALS_PER_MINUTE = env_int("ODR_INBOX_REFUSALS_PER_MINUTE", 60)

@@ -74,18 +74,18 @@ def _stop_delivering(recipient_id: int, lane: int = 0) -> None:
 def deliver_to_partner(recipient_id: int, lane: int = 0) -> int:
     """Deliver everything due in one lane to one partner, in batches, until nothing is due.
 
-    The queued mark is cleared before the first claim, so a packet committed while this task
-    runs either is claimed by it or queues a task of its own. Only one task delivers a lane at
-    a time (a second one leaves it to the first), so a dispute's packets leave in order; the
-    lanes of a partner (ODR_RELAY_LANES) go in parallel. The task looks once more after it
-    stops, so a packet committed just then is not left for the sweep.
+    Only one task delivers a lane at a time (a second one leaves it to the first), so a
+    dispute's packets leave in order; the lanes of a partner (ODR_RELAY_LANES) go in parallel.
+    While it delivers, the lane's queued mark stays set, so commits queue no more tasks; it is
+    cleared before the loop stops, and the loop looks once more after stopping, so a packet
+    committed just then is not left for the sweep.
     """
-    unmark_queued(recipient_id, lane)
     attempted = 0
     while _start_delivering(recipient_id, lane):
         try:
             while count := services.deliver_due(recipient_id, lane=lane):
                 attempted += count
+            unmark_queued(recipient_id, lane)
         finally:
             _stop_delivering(recipient_id, lane)
         if not services.due_lanes(only=(recipient_id, lane)):
