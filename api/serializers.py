@@ -7,8 +7,10 @@ import binascii
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+from rest_framework.utils.serializer_helpers import BindingDict
 
 from agencies.models import Category, Country
 from disputes.evidence import check_evidence
@@ -29,6 +31,38 @@ def checked_evidence(name: str, content: bytes) -> None:
         raise serializers.ValidationError(error.message, code=error.code) from None
 
 
+class SharedFields:
+    # Mixin: a serializer class's fields are built once per process and language, not once per
+    # instance.
+    #
+    # DRF deep-copies every declared field (running each field's __init__ again) for every
+    # serializer instance: for a filing that cost more CPU than validating it and writing the
+    # answer. Here the fields are built for a template instance of the class and shared by all
+    # its instances. Only for serializers whose fields keep no per-request state: none reads
+    # context, partial or instance, and nothing changes fields after they are built;
+    # validation and representation only read them (so threads may share them). One set per
+    # active language: DRF formats some validators' messages (max_length, min_value) once, in
+    # the language active at the time, and keeps the text.
+    # (A comment, not a docstring: drf-spectacular would describe every serializer with it.)
+
+    @property
+    def fields(self):
+        cls = type(self)
+        by_language = cls.__dict__.get("_shared_fields")
+        if by_language is None:
+            by_language = cls._shared_fields = {}
+        language = translation.get_language()
+        fields = by_language.get(language)
+        if fields is None:
+            template = cls()
+            fields = BindingDict(template)
+            for name, field in template.get_fields().items():
+                fields[name] = field
+            if len(by_language) < 16:  # the languages this node speaks, in practice
+                by_language[language] = fields
+        return fields
+
+
 class CodeField(serializers.SlugRelatedField):
     """A reference row given by its code, looked up in the per-process code cache."""
 
@@ -44,7 +78,7 @@ class CodeField(serializers.SlugRelatedField):
         return row
 
 
-class Base64EvidenceSerializer(serializers.Serializer):
+class Base64EvidenceSerializer(SharedFields, serializers.Serializer):
     name = serializers.CharField(max_length=255, help_text=_("File name, e.g. receipt.pdf."))
     content_base64 = serializers.CharField(
         help_text=_("The file's bytes in base64. PDF, JPEG, PNG, WebP or plain text.")
@@ -64,7 +98,7 @@ class Base64EvidenceSerializer(serializers.Serializer):
         return {"name": attrs["name"], "content": content}
 
 
-class DisputeFilingSerializer(serializers.Serializer):
+class DisputeFilingSerializer(SharedFields, serializers.Serializer):
     consumer_name = serializers.CharField(max_length=200)
     consumer_email = serializers.EmailField(max_length=254)
     consumer_phone = serializers.CharField(max_length=40, required=False, default="")
@@ -121,7 +155,7 @@ class EvidenceUploadSerializer(serializers.Serializer):
         return {"name": upload.name, "content": content}
 
 
-class EvidenceSerializer(serializers.Serializer):
+class EvidenceSerializer(SharedFields, serializers.Serializer):
     name = serializers.CharField(source="original_name")
     sha256 = serializers.CharField()
     size = serializers.IntegerField()
@@ -130,7 +164,7 @@ class EvidenceSerializer(serializers.Serializer):
     uploaded_at = serializers.DateTimeField()
 
 
-class TimelineEventSerializer(serializers.Serializer):
+class TimelineEventSerializer(SharedFields, serializers.Serializer):
     at = serializers.DateTimeField()
     kind = serializers.CharField()
     from_status = serializers.CharField()
@@ -139,17 +173,27 @@ class TimelineEventSerializer(serializers.Serializer):
     language = serializers.CharField()
 
 
-class DeadlinesSerializer(serializers.Serializer):
+class DeadlinesSerializer(SharedFields, serializers.Serializer):
     review_due_on = serializers.DateField(allow_null=True)
     acknowledge_due_on = serializers.DateField(allow_null=True)
     merchant_contact_due_on = serializers.DateField(allow_null=True)
     resolution_due_on = serializers.DateField(allow_null=True)
 
 
-class DisputeSerializer(serializers.Serializer):
+class StatusDisplayField(serializers.CharField):
+    """A status's label in the active language, as ``Dispute.get_status_display()`` gives it
+    (which hashes every choice's translated label on each call)."""
+
+    labels = dict(Status.choices)
+
+    def to_representation(self, value):
+        return str(self.labels.get(value, value))
+
+
+class DisputeSerializer(SharedFields, serializers.Serializer):
     reference = serializers.CharField()
     status = serializers.ChoiceField(choices=Status.choices)
-    status_display = serializers.CharField(source="get_status_display")
+    status_display = StatusDisplayField(source="status")
     status_changed_at = serializers.DateTimeField()
     filed_at = serializers.DateTimeField()
     home_agency = serializers.CharField(source="home_agency.code")

@@ -1,4 +1,11 @@
-"""Rate limit per API client (setting REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["api_client"])."""
+"""Rate limit per API client (setting REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["api_client"]).
+
+DRF's ``SimpleRateThrottle`` semantics (a sliding log: at most N requests in any period; refused
+requests are not counted; Retry-After until the oldest leaves the period). With the Redis cache
+(``odr.cache.RedisCache``) the log is a sorted set, checked and written by one atomic Redis
+call, instead of DRF's read of the pickled list of times, and write-back of all of it, on every
+request (two calls, and racy under concurrent requests). Other caches use DRF's implementation.
+"""
 
 from __future__ import annotations
 
@@ -22,3 +29,21 @@ class ApiClientThrottle(SimpleRateThrottle):
         # The key prefix is random per client and changes with the key, so counts never carry
         # over between clients, even across databases sharing one Redis.
         return f"throttle_{self.scope}_{client.key_prefix}"
+
+    def allow_request(self, request, view) -> bool:
+        hit = getattr(self.cache, "throttle_hit", None)
+        if hit is None:
+            return super().allow_request(request, view)
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        # A key of its own: DRF's pickled list under the plain key is another Redis type.
+        allowed, self._wait = hit(f"{key}:log", self.num_requests, self.duration)
+        return allowed
+
+    def wait(self) -> float | None:
+        if hasattr(self, "_wait"):
+            return self._wait
+        return super().wait()

@@ -77,11 +77,15 @@ def _idempotency_key(request) -> str | None:
     return key
 
 
-def _respond_once(request, serializer, payload, produce, *, headers=None) -> Response:
+def _respond_once(
+    request, serializer, payload, produce, *, headers=None, stores_files=False
+) -> Response:
     """Answer ``produce()``, at most once per Idempotency-Key when the client sends one.
 
     ``payload`` is what identifies the request (its fingerprint). An invalid request whose key
     was used before gets the stored answer (or 422), as the first request's answer stands.
+    ``stores_files`` (a bool, or a function of the validated data): the work writes files, so
+    the key is reserved before it (see ``services.run_idempotent``).
     """
     client = request.user
     key = _idempotency_key(request)
@@ -103,6 +107,7 @@ def _respond_once(request, serializer, payload, produce, *, headers=None) -> Res
         path=request.path,
         request_fingerprint=services.fingerprint(request.method, request.path, payload),
         produce=lambda: produce(serializer.validated_data),
+        reserve=stores_files(serializer.validated_data) if callable(stores_files) else stores_files,
     )
     return _outcome_response(outcome, headers)
 
@@ -159,6 +164,7 @@ class DisputeListView(ClientApiView):
             request.data,
             produce,
             headers=location,
+            stores_files=lambda data: bool(data.get("evidence")),
         )
 
 
@@ -215,7 +221,11 @@ class EvidenceView(ClientApiView):
             }
 
         return _respond_once(
-            request, EvidenceUploadSerializer(data=request.data), {"files": files}, produce
+            request,
+            EvidenceUploadSerializer(data=request.data),
+            {"files": files},
+            produce,
+            stores_files=True,
         )
 
 

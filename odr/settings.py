@@ -250,6 +250,9 @@ ODR_INBOX_REFUSALS_PER_MINUTE = env_int("ODR_INBOX_REFUSALS_PER_MINUTE", 60)
 # per-address limits (inbox refusals, "find my dispute") count the address the outermost saw.
 ODR_TRUSTED_PROXIES = env_int("ODR_TRUSTED_PROXIES", 0)
 ODR_IDEMPOTENCY_RETENTION_HOURS = env_int("ODR_IDEMPOTENCY_RETENTION_HOURS", 72)
+# How long a worker process may keep accepting an API key after another process deactivated
+# its client or rotated it (the process that made the change refuses it at once).
+ODR_API_KEY_CACHE_SECONDS = float(env("ODR_API_KEY_CACHE_SECONDS", "5"))
 ODR_TRACKING_LINK_MAX_AGE_DAYS = env_int("ODR_TRACKING_LINK_MAX_AGE_DAYS", 30)
 # The packet transport may use plain HTTP only on loopback and in development.
 ODR_RELAY_ALLOW_HTTP = env_bool("ODR_RELAY_ALLOW_HTTP", default=not PRODUCTION)

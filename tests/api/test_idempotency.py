@@ -1,14 +1,16 @@
 """A retried filing with the same Idempotency-Key files nothing twice, even when concurrent."""
 
+import base64
 import threading
 
 import pytest
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from api.models import ApiFiling, IdempotencyRecord
-from disputes.models import Dispute
-from tests.api.conftest import filing
+from disputes.models import Dispute, Evidence
+from tests.api.conftest import PNG_BYTES, filing
 
 
 def test_a_retry_with_the_same_key_and_body_replays_the_first_answer(portal):
@@ -138,3 +140,60 @@ def test_replay_answers_are_forgotten_after_their_retention_time(portal, setting
     assert purge_idempotency_records() == 1
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
     assert Dispute.objects.count() == 2  # the filings themselves stay
+
+
+def test_a_new_filing_writes_its_record_once_with_the_answer(portal):
+    _client, _key, http = portal
+    with CaptureQueriesContext(connection) as queries:
+        response = http.post(
+            "/api/v1/disputes/", filing(), format="json", HTTP_IDEMPOTENCY_KEY="once"
+        )
+    assert response.status_code == 201
+    touching = [q["sql"] for q in queries if "api_idempotencyrecord" in q["sql"]]
+    assert len(touching) == 1 and touching[0].startswith("INSERT")
+    record = IdempotencyRecord.objects.get(key="once")
+    assert record.response_status == 201 and record.response_body == response.json()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_duplicates_with_evidence_store_its_files_once(portal, settings, tmp_path):
+    """Evidence files are written outside the database: the key is reserved before the work, so
+    a duplicate waits instead of writing files that its rollback would leave behind."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path), "base_url": None},
+        },
+    }
+    _client, key, _http = portal
+    body = filing(
+        evidence=[{"name": "receipt.png", "content_base64": base64.b64encode(PNG_BYTES).decode()}]
+    )
+    threads_count = 4
+    barrier = threading.Barrier(threads_count)
+    statuses: list = [None] * threads_count
+
+    def send(index: int):
+        try:
+            http = APIClient()
+            http.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+            barrier.wait(timeout=30)
+            response = http.post(
+                "/api/v1/disputes/", body, format="json", HTTP_IDEMPOTENCY_KEY="with-files"
+            )
+            statuses[index] = response.status_code
+        except Exception as error:  # reported below, with the thread's index
+            statuses[index] = repr(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert statuses == [201] * threads_count, statuses
+    assert Dispute.objects.count() == 1 and Evidence.objects.count() == 1
+    stored = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert len(stored) == 1, stored

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from agencies.models import Agency
 from disputes.models import Dispute
@@ -59,3 +61,36 @@ def test_the_year_is_the_home_agencys_local_year(seeded):
     new_year_in_jakarta = dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC)
     dispute = file_dispute(now=new_year_in_jakarta, purchase_date=dt.date(2026, 12, 20))
     assert dispute.reference == "BPKN-2027-000001"
+
+
+def test_the_reference_is_numbered_last_so_the_counter_stays_locked_briefly(seeded):
+    """From the counter's upsert until the commit, other filings of the agency wait; only the
+    dispute's own reference is written after it."""
+    with CaptureQueriesContext(connection) as queries:
+        dispute = file_dispute()
+    statements = [query["sql"] for query in queries]
+    counter = next(
+        index for index, sql in enumerate(statements) if "disputes_referencecounter" in sql
+    )
+    after = statements[counter + 1 :]
+    assert len(after) == 1 and after[0].startswith("UPDATE disputes_dispute SET reference")
+    stored = Dispute.objects.get(pk=dispute.pk)
+    assert stored.reference == dispute.reference
+    assert re.fullmatch(r"BPKN-\d{4}-000001", stored.reference)
+
+
+def test_evidence_is_stored_under_the_final_reference(seeded):
+    dispute = file_dispute(evidence=[("receipt.txt", b"Paid 1.250.000 rupiah")])
+    (evidence,) = dispute.evidence.all()
+    assert evidence.file.name.startswith(f"evidence/{dispute.reference}/")
+    assert not Dispute.objects.filter(reference__startswith="~").exists()
+
+
+def test_a_filing_refused_halfway_leaves_nothing_behind(seeded):
+    from odr.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        # The file is refused while storing it: after the dispute row and its number.
+        file_dispute(evidence=[("receipt.pdf", b"\x00\x01 not a pdf")])
+    assert not Dispute.objects.exists()
+    assert file_dispute().reference.endswith("-000001")  # the number was not used up
