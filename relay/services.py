@@ -90,7 +90,6 @@ def on_timeline_event(event: TimelineEvent) -> None:
     queue_packet(
         packet_type,
         recipient=recipient,
-        mou_reference=dispute.mou.reference,
         mou=dispute.mou,
         dispute=dispute,
         body=body,
@@ -243,14 +242,13 @@ def queue_packet(
     packet_type: str,
     *,
     recipient: Agency,
-    mou_reference: str,
+    mou: MoU,
     body: dict,
     dispute: Dispute | None = None,
     language: str = "",
     event: TimelineEvent | None = None,
     signing_kid: str = "",
     now: dt.datetime | None = None,
-    mou: MoU | None = None,
 ) -> OutboundPacket:
     """Write an outgoing packet in the caller's transaction; delivery is queued on commit.
 
@@ -258,9 +256,6 @@ def queue_packet(
     dispute's row lock, and the unique constraint catches anything that slips past it.
     """
     now = now or timezone.now()
-    if mou is None or mou.reference != mou_reference:
-        mou = MoU.objects.filter(reference=mou_reference).first()
-    hours = mou.relay_deadline_hours if mou else 72
     seq = None
     if dispute is not None:
         last = OutboundPacket.objects.filter(
@@ -272,7 +267,7 @@ def queue_packet(
         pid=packets.new_pid(),
         type=packet_type,
         recipient=recipient,
-        mou_reference=mou_reference,
+        mou_reference=mou.reference,
         dispute=dispute,
         dispute_reference=dispute.reference if dispute else "",
         seq=seq,
@@ -282,7 +277,7 @@ def queue_packet(
         signing_kid=signing_kid,
         state=OutboundPacket.State.QUEUED,
         created_at=now,
-        deadline_at=now + dt.timedelta(hours=hours),
+        deadline_at=now + dt.timedelta(hours=mou.relay_deadline_hours),
         next_attempt_at=now,
     )
     _deliver_after_commit(recipient, packet.lane)
@@ -329,7 +324,7 @@ def send_ping(agency_code: str) -> OutboundPacket:
     return queue_packet(
         PacketType.PARTNER_PING,
         recipient=partner,
-        mou_reference=mou.reference,
+        mou=mou,
         body={"nonce": secrets.token_hex(8), "sent_at": now.isoformat()},
         now=now,
     )
@@ -1507,7 +1502,7 @@ def rotate_node_keys(
             queue_packet(
                 PacketType.PARTNER_KEYS,
                 recipient=partner,
-                mou_reference=mou.reference,
+                mou=mou,
                 body=body,
                 signing_kid=previous_sig.kid,
                 now=now,

@@ -28,46 +28,48 @@ BROKER_ERRORS = (
 QUEUED_MARK_SECONDS = 30
 
 
-def _mark(recipient_id: int, lane: int) -> str:
+def _lane_key(kind: str, recipient_id: int, lane: int) -> str:
     # Row ids repeat across databases sharing one Redis (tests, several nodes): name the database.
-    return f"relay:queued:{settings.DATABASES['default']['NAME']}:{recipient_id}:{lane}"
+    return f"relay:{kind}:{settings.DATABASES['default']['NAME']}:{recipient_id}:{lane}"
 
 
-def mark_queued(recipient_id: int, lane: int = 0) -> bool:
-    """False if a delivery task for this lane is waiting to run; True (queue one) otherwise."""
+def _set_mark(key: str, timeout: float) -> bool:
+    """Set a mark unless it is set; without the cache, act as if it was free (deliver anyway:
+    the database holds the truth and the receiver reorders if it must)."""
     try:
-        return bool(cache.add(_mark(recipient_id, lane), 1, timeout=QUEUED_MARK_SECONDS))
+        return bool(cache.add(key, 1, timeout=timeout))
     except Exception:
         return True
 
 
-def unmark_queued(recipient_id: int, lane: int = 0) -> None:
-    """After a publish that failed, or when the task starts: the next commit queues another."""
+def _clear_mark(key: str) -> None:
     try:
-        cache.delete(_mark(recipient_id, lane))
+        cache.delete(key)
     except Exception:
-        logger.debug("cache unavailable; the queued mark will expire by itself")
+        logger.debug("cache unavailable; mark %s will expire by itself", key)
+
+
+def mark_queued(recipient_id: int, lane: int = 0) -> bool:
+    """False if a delivery task for this lane is waiting or running; True (queue one) otherwise."""
+    return _set_mark(_lane_key("queued", recipient_id, lane), QUEUED_MARK_SECONDS)
+
+
+def unmark_queued(recipient_id: int, lane: int = 0) -> None:
+    """After a publish that failed, or when the loop stops: the next commit queues another."""
+    _clear_mark(_lane_key("queued", recipient_id, lane))
 
 
 def _delivering(recipient_id: int, lane: int) -> str:
-    return f"relay:delivering:{settings.DATABASES['default']['NAME']}:{recipient_id}:{lane}"
+    return _lane_key("delivering", recipient_id, lane)
 
 
 def _start_delivering(recipient_id: int, lane: int = 0) -> bool:
     """One delivery loop per lane at a time, so a dispute's packets arrive in the order written."""
-    try:
-        return bool(
-            cache.add(_delivering(recipient_id, lane), 1, timeout=services.delivery_lease_seconds())
-        )
-    except Exception:
-        return True  # without the cache, deliver anyway: the receiver reorders if it must
+    return _set_mark(_delivering(recipient_id, lane), services.delivery_lease_seconds())
 
 
 def _stop_delivering(recipient_id: int, lane: int = 0) -> None:
-    try:
-        cache.delete(_delivering(recipient_id, lane))
-    except Exception:
-        logger.debug("cache unavailable; the delivering mark will expire by itself")
+    _clear_mark(_delivering(recipient_id, lane))
 
 
 @shared_task(acks_late=True, ignore_result=True)
