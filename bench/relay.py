@@ -24,14 +24,17 @@ is ONE JSON line on stdout; progress goes to stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
 import tempfile
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import psutil
+import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -76,9 +79,10 @@ def pace():
         if delay > 0:
             time.sleep(delay)
 
-for dispute in disputes:
+for index, dispute in enumerate(disputes):
     pace()
-    services.forward_dispute(dispute, actor=actor)
+    # As a caseworker's next request would, the messages start from the forwarded dispute.
+    disputes[index] = services.forward_dispute(dispute, actor=actor)
     produced += 1
 for k in range(M):
     pace()
@@ -89,28 +93,20 @@ print(json.dumps({{"mark": mark.isoformat(), "produced": produced,
                   "produce_cpu_s": time.process_time() - cpu_start}}))
 """
 
-STATE = """
-import json
-from django.utils.dateparse import parse_datetime
-from relay.models import OutboundPacket
-rows = OutboundPacket.objects.filter(created_at__gte=parse_datetime({mark!r}))
-print(json.dumps([
-    [pid, state, created.timestamp()]
-    for pid, state, created in rows.values_list("pid", "state", "created_at")
-]))
-"""
+# Polled from this process over one connection per node: a `manage.py shell` per poll would
+# spend the CPU the benchmark is measuring.
+STATE_SQL = (
+    "SELECT pid, state, extract(epoch FROM created_at) FROM relay_outboundpacket"
+    " WHERE created_at >= %s"
+)
 
 # The receipt's own time ("at") has whole seconds only; the receiver's applied_at has
 # microseconds, on the same clock, and the receipt is signed right after it.
-APPLIED = """
-import json
-from relay.models import InboundPacket
-rows = InboundPacket.objects.filter(state="applied", applied_at__isnull=False)
-print(json.dumps({{
-    pid: [applied.timestamp(), received.timestamp()]
-    for pid, applied, received in rows.values_list("pid", "applied_at", "received_at")
-}}))
-"""
+APPLIED_SQL = (
+    "SELECT pid, extract(epoch FROM applied_at), extract(epoch FROM received_at)"
+    " FROM relay_inboundpacket WHERE state = 'applied' AND applied_at IS NOT NULL"
+)
+
 
 PROFILE = """
 from pyinstrument import Profiler
@@ -138,8 +134,10 @@ from relay import services
 from relay.models import OutboundPacket
 # Sealed as deliver() would, so the receiver can be profiled on the exact bytes it would get.
 queued = OutboundPacket.objects.filter(state="queued").order_by("pk")
-for packet in queued.select_related("recipient"):
+sealed = list(queued.select_related("recipient"))
+for packet in sealed:
     services._seal(packet, timezone.now())
+services._store_sealed(sealed)
 open({path!r}, "w").write(json.dumps(list(queued.values_list("sealed", flat=True))))
 """
 
@@ -162,14 +160,15 @@ print(len(sealed))
 """
 
 
-def server_cpu_seconds(nodes: list[Node]) -> float:
-    """User + system CPU of every web and worker process (with children) of the nodes."""
-    total = 0.0
+def server_cpu_seconds(nodes: list[Node]) -> dict[str, float]:
+    """User + system CPU of each node's web and worker process groups, by "NODE web|worker"."""
+    used = {}
     for node in nodes:
         for name in ("web", "worker"):
             process = node.processes.get(name)
             if not process or not process.alive():
                 continue
+            total = 0.0
             try:
                 main = psutil.Process(process.pid)
                 for each in [main, *main.children(recursive=True)]:
@@ -177,7 +176,8 @@ def server_cpu_seconds(nodes: list[Node]) -> float:
                     total += times.user + times.system
             except psutil.Error:
                 continue
-    return total
+            used[f"{node.code} {name}"] = total
+    return used
 
 
 class RssSampler(threading.Thread):
@@ -246,9 +246,18 @@ def main() -> int:
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--profile", metavar="FILE", help="profile BPKN's deliveries instead")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for both nodes, e.g. --env ODR_RELAY_LANES=4 (repeatable)",
+    )
     args = parser.parse_args()
     if args.disputes < 1:
         parser.error("--disputes must be at least 1")
+    if any("=" not in setting for setting in args.env):
+        parser.error("--env takes NAME=VALUE")
 
     base = Path(tempfile.mkdtemp(prefix="odr-bench-", dir="/tmp"))
     cluster = LocalCluster(
@@ -257,8 +266,16 @@ def main() -> int:
         postgres_url=args.postgres,
         redis_url=args.redis,
         env_name="test",
-        extra_env={"ODR_LOG_LEVEL": "WARNING", "ODR_RELAY_SWEEP_SECONDS": "5"},
+        extra_env={
+            "ODR_LOG_LEVEL": "WARNING",
+            "ODR_RELAY_SWEEP_SECONDS": "5",
+            # As in production (odr/settings.py): connections kept, not opened per task.
+            "DATABASE_CONN_MAX_AGE": "60",
+        }
+        | dict(setting.split("=", 1) for setting in args.env),
     )
+    # Closed before the teardown drops the databases.
+    connections = contextlib.ExitStack()
     try:
         log("preparing two nodes (PostgreSQL databases, seed, keys)…")
         cluster.prepare()
@@ -275,6 +292,8 @@ def main() -> int:
         if args.profile:
             return profile(bpkn, kca, args)
 
+        bpkn_db = connections.enter_context(psycopg.connect(bpkn.database_url, autocommit=True))
+        kca_db = connections.enter_context(psycopg.connect(kca.database_url, autocommit=True))
         sampler = RssSampler([bpkn, kca])
         sampler.start()
         load_before = round(psutil.getloadavg()[0], 1)
@@ -291,23 +310,33 @@ def main() -> int:
             .splitlines()[-1]
         )
 
+        mark = datetime.fromisoformat(produced["mark"])
+
         def all_acknowledged():
-            current = json.loads(bpkn.shell(STATE.format(mark=produced["mark"])))
+            current = bpkn_db.execute(STATE_SQL, (mark,)).fetchall()
             done = sum(1 for _pid, state, _created in current if state == "acknowledged")
             return len(current) >= total and done == len(current) and current
 
-        final = wait_for(all_acknowledged, timeout=1800, interval=1.0, what="all receipts")
-        cpu_used = server_cpu_seconds([bpkn, kca]) - cpu_before
+        final = wait_for(all_acknowledged, timeout=1800, interval=0.5, what="all receipts")
+        cpu_after = server_cpu_seconds([bpkn, kca])
+        cpu_by_process = {
+            name: used - cpu_before.get(name, 0.0) for name, used in cpu_after.items()
+        }
+        cpu_used = sum(cpu_by_process.values())
         database_after = database_cpu_seconds([bpkn, kca])
         database_used = sum(
             used - database_before.get(pid, 0.0) for pid, used in database_after.items()
         )
         sampler.stopped.set()
         sampler.join()
-        arrived = json.loads(kca.shell(APPLIED.format()))
+        arrived = {
+            pid: (float(at), float(received))
+            for pid, at, received in kca_db.execute(APPLIED_SQL).fetchall()
+        }
         applied = {pid: at for pid, (at, _received) in arrived.items()}
         # Arrived before the packet ahead of it in its dispute, so applied only later.
         waited = sum(1 for at, received in arrived.values() if at > received)
+        final = [(pid, state, float(created)) for pid, state, created in final]
         latencies = [(applied[pid] - created) * 1000 for pid, _state, created in final]
         first_commit = min(created for _pid, _state, created in final)
         last_receipt = max(applied[pid] for pid, _state, _created in final)
@@ -326,6 +355,10 @@ def main() -> int:
             "peak_worker_rss_mb": round(sampler.peak_bytes / 2**20, 1),
             # Both nodes' gunicorn and workers; not PostgreSQL, Redis or the producer.
             "server_cpu_ms_per_packet": round(cpu_used * 1000 / len(final), 1),
+            "server_cpu_ms_per_packet_by_process": {
+                name: round(used * 1000 / len(final), 1)
+                for name, used in sorted(cpu_by_process.items())
+            },
             # The producer (disputes.services writing each change with its outbox row) and
             # both nodes' PostgreSQL backends.
             "producer_cpu_ms_per_packet": round(produced["produce_cpu_s"] * 1000 / total, 1),
@@ -334,11 +367,13 @@ def main() -> int:
             "load_after": round(psutil.getloadavg()[0], 1),
             "worker_concurrency": args.concurrency,
             "worker_pool": args.pool,
+            "settings": dict(setting.split("=", 1) for setting in args.env),
             "cpus": psutil.cpu_count(),
         }
         print(json.dumps(result), flush=True)
         return 0
     finally:
+        connections.close()
         cluster.teardown()
 
 
