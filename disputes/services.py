@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -241,6 +243,28 @@ def record_event(
 
 _LOCKED_RELATED = ("home_agency", "partner_agency", "mou", "category", "desired_remedy")
 
+# A dispute its caller read with SELECT ... FOR UPDATE in the transaction it is in: the relay's
+# inbox has to read the row before applying a packet (the packet's scope is checked first), and
+# the services then use that row instead of reading it a second time.
+_held_lock: ContextVar[Dispute | None] = ContextVar("held_dispute_lock", default=None)
+
+
+@contextmanager
+def holding_lock(dispute: Dispute) -> Iterator[Dispute]:
+    """Within this block, the services take ``dispute`` as read under its row lock.
+
+    The caller must have read it with ``select_for_update()`` in the current transaction, and
+    must not use it after a rollback to a savepoint inside the block (its fields may then say
+    more than the database does).
+    """
+    if not connection.in_atomic_block:
+        raise transaction.TransactionManagementError("holding_lock needs a transaction")
+    token = _held_lock.set(dispute)
+    try:
+        yield dispute
+    finally:
+        _held_lock.reset(token)
+
 
 def _locked(dispute: Dispute) -> Dispute:
     """The dispute's row, read again under a lock, with its agencies, MoU, category and remedy.
@@ -248,7 +272,11 @@ def _locked(dispute: Dispute) -> Dispute:
     The lock protects the dispute's own row. The related reference rows the caller already
     holds (for the same ids) are reused rather than joined again: that join over five translated
     tables was the most expensive statement of every change applied from a partner's packet.
+    A row read under its lock by the caller (``holding_lock``) is used as it is.
     """
+    read_by_caller = _held_lock.get()
+    if read_by_caller is not None and read_by_caller.pk == dispute.pk:
+        return read_by_caller
     held = {}
     for name in _LOCKED_RELATED:
         field = Dispute._meta.get_field(name)
@@ -786,8 +814,9 @@ def post_message(
         raise IllegalTransition(
             _("This dispute is closed; it no longer takes messages."), code="dispute_closed"
         )
-    if uid and (existing := Message.objects.filter(uid=uid).first()):
-        return existing
+    # A relayed message seen before (rare): the cheap question first, the message only then.
+    if uid and Message.objects.filter(uid=uid).order_by().values_list("pk")[:1]:
+        return Message.objects.get(uid=uid)
     author_kind = {
         "consumer": Message.Author.CONSUMER,
         "home": Message.Author.HOME_AGENCY,

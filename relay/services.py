@@ -7,6 +7,7 @@ docs/protocol.md specifies the wire format; relay/packets.py implements it.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -388,7 +389,9 @@ def record_failure(
 
 
 def _seal(packet: OutboundPacket, now: dt.datetime) -> None:
-    """Sign and encrypt once; retries send the same bytes, so the receipt covers them."""
+    """Sign and encrypt once; retries send the same bytes, so the receipt covers them.
+
+    The caller stores the result with ``_store_sealed`` before sending it."""
     signing = (
         node_keys.key_by_kid(packet.signing_kid, "sig", now)
         if packet.signing_kid
@@ -407,12 +410,22 @@ def _seal(packet: OutboundPacket, now: dt.datetime) -> None:
     packet.sealed_sha256 = packets.sha256_hex(sealed)
     packet.issued_at = packets.from_epoch(claims["iat"])
     packet.expires_at = packets.from_epoch(claims["exp"])
-    OutboundPacket.objects.filter(pk=packet.pk).update(
-        sealed=packet.sealed,
-        sealed_sha256=packet.sealed_sha256,
-        issued_at=packet.issued_at,
-        expires_at=packet.expires_at,
-    )
+
+
+def _store_sealed(sealed: list[OutboundPacket]) -> None:
+    """Store the bytes of packets just sealed before any of them is sent (one round trip)."""
+    if not sealed:
+        return
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE relay_outboundpacket SET sealed = %s, sealed_sha256 = %s, issued_at = %s,"
+            " expires_at = %s WHERE id = %s",
+            [
+                (p.sealed, p.sealed_sha256, adapt(p.issued_at), adapt(p.expires_at), p.pk)
+                for p in sealed
+            ],
+        )
 
 
 def claims_for(packet: OutboundPacket, *, issued_at: dt.datetime, expires_at: dt.datetime) -> dict:
@@ -432,11 +445,13 @@ def claims_for(packet: OutboundPacket, *, issued_at: dt.datetime, expires_at: dt
     }
 
 
-def _prepare(packet: OutboundPacket, now: dt.datetime) -> str | None:
-    """Seal a claimed packet if it needs it; the state it ended in if it cannot be sent."""
+def _prepare(packet: OutboundPacket, now: dt.datetime, sealed: list[OutboundPacket]) -> str | None:
+    """Seal a claimed packet if it needs it (adding it to ``sealed``, which the caller stores);
+    the state it ended in if it cannot be sent."""
     try:
         if not packet.sealed or (packet.expires_at and packet.expires_at <= now):
             _seal(packet, now)
+            sealed.append(packet)
     except (node_keys.KeyUnavailable, AgencyKey.DoesNotExist, Agency.DoesNotExist) as error:
         packet.attempts += 1
         return record_failure(
@@ -460,7 +475,9 @@ def deliver(packet_id: int, *, now: dt.datetime | None = None) -> str | None:
         return None
     # Even past its deadline a due packet gets its attempt: only a failure dead-letters it.
     packet = OutboundPacket.objects.select_related("recipient").get(pk=packet_id)
-    failed = _prepare(packet, now)
+    sealed: list[OutboundPacket] = []
+    failed = _prepare(packet, now, sealed)
+    _store_sealed(sealed)
     if failed:
         return failed
     OutboundPacket.objects.filter(pk=packet.pk, state=OutboundPacket.State.QUEUED).update(
@@ -481,8 +498,17 @@ def deliver(packet_id: int, *, now: dt.datetime | None = None) -> str | None:
 
 
 def handle_response(
-    packet: OutboundPacket, response: transport.Response, now: dt.datetime, attempt: dict
+    packet: OutboundPacket,
+    response: transport.Response,
+    now: dt.datetime,
+    attempt: dict,
+    finished: list | None = None,
 ) -> str:
+    """Store the partner's answer to one packet; returns the packet's state after it.
+
+    A final answer (acknowledged or refused) is added to ``finished`` when given, for the
+    caller to store with the rest of its batch (``_store_finished``); retries are stored now.
+    """
     compact = (response.json or {}).get("receipt")
     if not compact:
         return record_failure(
@@ -532,14 +558,43 @@ def handle_response(
         )
     else:
         state = OutboundPacket.State.REFUSED
-    OutboundPacket.objects.filter(pk=packet.pk, state__in=_open_states()).update(
-        state=state,
-        next_attempt_at=None,
-        last_error="" if state == OutboundPacket.State.ACKNOWLEDGED else claims.get("detail", ""),
-        **attempt,
-        **receipt,
-    )
+    last_error = "" if state == OutboundPacket.State.ACKNOWLEDGED else claims.get("detail", "")
+    answer = (packet.pk, state, last_error, attempt, receipt)
+    if finished is None:
+        _store_finished([answer])
+    else:
+        finished.append(answer)
     return state
+
+
+def _store_finished(answers: list) -> None:
+    """Store final answers (from ``handle_response``) in one round trip; a packet no longer
+    open (dead-lettered or retried by hand meanwhile) is left as it is."""
+    if not answers:
+        return
+    adapt = connection.ops.adapt_datetimefield_value
+    open_states = [state.value for state in _open_states()]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE relay_outboundpacket SET state = %s, next_attempt_at = NULL, last_error = %s,"
+            " attempts = %s, last_attempt_at = %s, receipt = %s, receipt_status = %s,"
+            " receipt_code = %s, receipt_at = %s WHERE id = %s AND state IN (%s, %s)",
+            [
+                (
+                    state,
+                    last_error[:4000],
+                    attempt["attempts"],
+                    adapt(attempt["last_attempt_at"]),
+                    receipt["receipt"],
+                    receipt["receipt_status"],
+                    receipt["receipt_code"],
+                    adapt(receipt["receipt_at"]),
+                    packet_id,
+                    *open_states,
+                )
+                for packet_id, state, last_error, attempt, receipt in answers
+            ],
+        )
 
 
 def _claim_due(recipient_id: int, lane: int | None, now: dt.datetime, limit: int) -> list[int]:
@@ -611,7 +666,9 @@ def deliver_due(
     claimed = list(
         OutboundPacket.objects.select_related("recipient").filter(pk__in=ids).order_by("pk")
     )
-    ready = [packet for packet in claimed if not _prepare(packet, now)]
+    sealed: list[OutboundPacket] = []
+    ready = [packet for packet in claimed if not _prepare(packet, now, sealed)]
+    _store_sealed(sealed)
     if not ready:
         return len(claimed)
     OutboundPacket.objects.filter(
@@ -638,6 +695,7 @@ def _post_batch(batch: list[OutboundPacket], now: dt.datetime) -> None:
         for packet in batch:
             record_failure(packet, str(error), now, attempts=packet.attempts, last_attempt_at=now)
         return
+    finished: list = []
     for index, packet in enumerate(batch):
         attempt = {"attempts": packet.attempts, "last_attempt_at": now}
         try:
@@ -650,10 +708,11 @@ def _post_batch(batch: list[OutboundPacket], now: dt.datetime) -> None:
             record_failure(packet, str(error), now, **attempt)
             continue
         try:
-            handle_response(packet, response, now, attempt)
+            handle_response(packet, response, now, attempt, finished)
         except Exception as error:
             logger.exception("unexpected answer to packet %s", packet.pid)
             record_failure(packet, f"unexpected answer: {error!r}"[:500], now, **attempt)
+    _store_finished(finished)
 
 
 def due_lanes(
@@ -868,17 +927,10 @@ def _receive(raw: bytes, content_type, now, context: _Context, signing_key):
         raise PacketRefused("no_active_mou", f"no active MoU between {sender.code} and us")
     if claims["mou"] != mou.reference:
         raise PacketRefused("mou_mismatch", f"the MoU in force is {mou.reference}")
-    local = None
-    if claims["type"] in packets.DISPUTE_TYPES:
-        local = _check_dispute_scope(claims, sender, here, mou)
-    # 6. not expired
-    if claims["exp"] <= packets.epoch(now):
-        raise PacketRefused("expired", f"expired at {packets.from_epoch(claims['exp'])}")
-    if claims["iat"] > packets.epoch(now) + packets.CLOCK_SKEW_SECONDS:
-        raise PacketRefused("issued_in_future", f"issued at {packets.from_epoch(claims['iat'])}")
-    # 7-9. not replayed, in order, body schema; then applied with its inbox row
+    # 5 (the dispute's scope) to 9 (body schema), then applied with its inbox row: in one
+    # transaction, so the dispute's row is read once, under its lock
     try:
-        return _place(signed, claims, sender, mou, now, context, signing_key, local)
+        return _place(signed, claims, sender, mou, here, now, context, signing_key)
     except IntegrityError:
         # A concurrent delivery of the same packet won the race: answer as a replay.
         original = InboundPacket.objects.filter(pid=claims["pid"]).first()
@@ -887,9 +939,22 @@ def _receive(raw: bytes, content_type, now, context: _Context, signing_key):
         return original.http_status, original.receipt, original.code
 
 
+def _check_time(claims: dict, now: dt.datetime) -> None:
+    if claims["exp"] <= packets.epoch(now):
+        raise PacketRefused("expired", f"expired at {packets.from_epoch(claims['exp'])}")
+    if claims["iat"] > packets.epoch(now) + packets.CLOCK_SKEW_SECONDS:
+        raise PacketRefused("issued_in_future", f"issued at {packets.from_epoch(claims['iat'])}")
+
+
 def _check_dispute_scope(claims: dict, sender: Agency, here: Agency, mou: MoU) -> Dispute | None:
-    """Refuse a dispute packet this pair may not exchange; returns the dispute if known here."""
-    local = Dispute.objects.filter(reference=claims["dispute"]).first()
+    """Refuse a dispute packet this pair may not exchange; returns the dispute if known here,
+    read under its row lock (in the caller's transaction) for the services to apply to."""
+    local = (
+        Dispute.objects.select_for_update(of=("self",))
+        .select_related("category", "desired_remedy")
+        .filter(reference=claims["dispute"])
+        .first()
+    )
     if local is not None:
         parties = {local.home_agency_id, local.partner_agency_id}
         if parties != {sender.pk, here.pk} or local.mou_id != mou.pk:
@@ -952,11 +1017,21 @@ def _stream(sender: Agency, reference: str) -> InboundStream:
 
 
 @transaction.atomic
-def _place(signed, claims, sender, mou, now, context, signing_key, local=None):
+def _place(signed, claims, sender, mou, here, now, context, signing_key):
+    from disputes.services import holding_lock
+
     stream = None
     if claims["seq"] is not None:
         # Locks the dispute's stream from this sender: its packets are placed one at a time.
+        # (Always before the dispute's row, here and in _drain, so two never wait on each other.)
         stream = _stream(sender, claims["dispute"])
+    # 5. the MoU's scope covers the dispute
+    local = None
+    if claims["type"] in packets.DISPUTE_TYPES:
+        local = _check_dispute_scope(claims, sender, here, mou)
+    # 6. not expired
+    _check_time(claims, now)
+    # 7-9. not replayed, in order, body schema
     # One query for both: this packet seen before (a replay), or its sequence number taken.
     seen = Q(pid=claims["pid"])
     if stream is not None:
@@ -990,7 +1065,8 @@ def _place(signed, claims, sender, mou, now, context, signing_key, local=None):
         inbound.state, inbound.code, inbound.detail = "refused", refusal.code, refusal.detail
     else:
         if in_order:
-            _apply_into(inbound, claims, sender, mou, now, local)
+            with holding_lock(local) if local is not None else contextlib.nullcontext():
+                _apply_into(inbound, claims, sender, mou, now, local)
         else:
             inbound.state, inbound.code = InboundPacket.State.WAITING, "waiting"
     _sign_answer(inbound, signing_key, context, now)
@@ -1026,8 +1102,12 @@ def check_body(claims: dict) -> None:
         packets.file_content(file)
 
 
+# The inbox did not read the packet's dispute (a waiting packet applied later): look it up.
+UNREAD = object()
+
+
 def _apply_into(
-    inbound: InboundPacket, claims: dict, sender: Agency, mou: MoU, now, local=None
+    inbound: InboundPacket, claims: dict, sender: Agency, mou: MoU, now, local=UNREAD
 ) -> None:
     """Apply in a savepoint: a refusal by the domain undoes its writes, not the inbox row."""
     try:
@@ -1126,11 +1206,11 @@ def _remote_actor(sender: Agency, actor_kind: str, name: str = ""):
     return Actor.agency(sender.code, name=name)
 
 
-def _local_dispute(
-    claims: dict, sender: Agency, mou: MoU | None, found: Dispute | None = None
-) -> Dispute:
-    # The inbox's scope check read it already; the services lock and read it again anyway.
-    dispute = found or Dispute.objects.filter(reference=claims["dispute"]).first()
+def _local_dispute(claims: dict, sender: Agency, mou: MoU | None, found=UNREAD) -> Dispute:
+    # The inbox's scope check read it already (under its lock, or found none), unless UNREAD.
+    if found is UNREAD:
+        found = Dispute.objects.filter(reference=claims["dispute"]).first()
+    dispute = found
     if dispute is None:
         raise DomainError(
             _("Dispute %(reference)s is not known here.") % {"reference": claims["dispute"]},
@@ -1153,11 +1233,12 @@ def apply_claims(
     sender: Agency,
     mou: MoU | None,
     now: dt.datetime,
-    local: Dispute | None = None,
+    local=UNREAD,
 ) -> None:
     """Apply one packet to the domain through disputes.services, as the sending agency.
 
-    ``local`` is the dispute as the inbox read it before the transaction, if it did."""
+    ``local`` is the dispute as the inbox read it under its lock in this transaction (None: it
+    is not known here), or UNREAD."""
     from disputes import services as disputes
 
     body = claims["body"]
@@ -1294,19 +1375,17 @@ def _apply_outcome(body: dict, sender: Agency, dispute: Dispute) -> None:
         )
 
 
-def _apply_forward(
-    claims: dict, sender: Agency, mou: MoU, now: dt.datetime, local: Dispute | None = None
-) -> None:
+def _apply_forward(claims: dict, sender: Agency, mou: MoU, now: dt.datetime, local=UNREAD) -> None:
     from disputes import services as disputes
     from disputes.evidence import store_evidence
 
     body = claims["body"]
-    if local is not None and local.reference == body["reference"]:
-        existing = local
-    else:
-        existing = Dispute.objects.filter(reference=body["reference"]).first()
     if body["reference"] != claims["dispute"]:
         raise DomainError(_("The forward names another dispute."), code="reference_mismatch")
+    if local is UNREAD:
+        existing = Dispute.objects.filter(reference=body["reference"]).first()
+    else:
+        existing = local
     actor = disputes.Actor.agency(sender.code)
     if existing is not None:
         # Forwarded again after the partner returned it.
@@ -1362,7 +1441,7 @@ def _create_forwarded(body: dict, sender: Agency, mou: MoU, now: dt.datetime) ->
     dispute = Dispute(
         reference=body["reference"],
         home_agency=sender,
-        partner_agency=this_agency(),
+        partner_agency=refdata.this_agency(),
         mou=mou,
         consumer_name=consumer["name"],
         # Contact details stay with the home agency (see forward_body).
@@ -1389,16 +1468,34 @@ def _create_forwarded(body: dict, sender: Agency, mou: MoU, now: dt.datetime) ->
         status_changed_at=now,
         filed_at=filed_at,
     )
-    dispute.full_clean(exclude=["consumer_email", "home_agency", "partner_agency", "mou"])
+    # Its related rows were just read, and the inbox found no dispute with this reference under
+    # the stream's lock: only the values themselves are checked here, without the queries that
+    # would check those again (the database's constraints still hold).
+    dispute.full_clean(
+        exclude=[
+            "consumer_email",
+            "home_agency",
+            "partner_agency",
+            "mou",
+            "consumer_country",
+            "merchant_country",
+            "category",
+            "desired_remedy",
+        ],
+        validate_unique=False,
+        validate_constraints=False,
+    )
+    if dispute.amount < 0:
+        raise DomainError(_("The amount cannot be negative."), code="amount_negative")
     disputes.compute_deadlines(dispute, now)
     dispute.save()
-    dispute.problem_types.set(problems)
+    dispute.problem_types.add(*problems)  # a new dispute has none: no need to read them first
     disputes.record_event(
         dispute,
         disputes.Actor.agency(sender.code),
         TimelineEvent.Kind.STATUS_CHANGED,
         text=_("Forwarded by %(agency)s.") % {"agency": sender.short_name},
-        data={"transition": "forward", "mou": mou.reference, "partner": this_agency().code},
+        data={"transition": "forward", "mou": mou.reference, "partner": refdata.this_agency().code},
         from_status=Status.UNDER_REVIEW,
         to_status=Status.FORWARDED,
         relay=False,
