@@ -302,9 +302,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "disputes.tasks.flag_overdue_disputes",
         "schedule": crontab(minute=15),
     },
+    # One EXISTS query: wakes the consumer email sender for lost wake-ups and due retries.
     "portal-resend-pending-notifications": {
         "task": "portal.tasks.send_pending_notifications",
-        "schedule": 300.0,
+        "schedule": 30.0,
     },
     "portal-purge-expired-drafts": {
         "task": "portal.tasks.purge_expired_drafts",
@@ -326,6 +327,8 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# A hung mail server must not hold the sender's batch of locked notifications for ever.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", f"no-reply@{ODR_NODE.lower()}.odr.invalid")
 
 REST_FRAMEWORK = {

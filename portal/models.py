@@ -88,17 +88,20 @@ class Notification(models.Model):
     kind = models.CharField(max_length=30, choices=Kind.choices)
     email = models.EmailField()
     language = models.CharField(max_length=10)
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    # When the sender may try it (again): now for a new row, later after a failure (backoff).
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["event", "kind"], name="one_notification_per_event")
         ]
-        indexes = [models.Index(fields=["sent_at", "created_at"])]
+        # The sender's claim and the sweep's EXISTS: unsent rows in next_attempt_at order.
+        indexes = [models.Index(fields=["sent_at", "next_attempt_at"])]
 
     def __str__(self) -> str:
         return f"{self.dispute_id} {self.kind} {'sent' if self.sent_at else 'pending'}"

@@ -1,8 +1,9 @@
 """Consumer notifications for timeline events.
 
 Called by disputes.services.record_event inside the domain transaction: the Notification row is
-written with the event (or not at all), and the email task is queued only after commit. The
-unique (event, kind) constraint and ``sent_at`` make sure no event is ever emailed twice.
+written with the event (or not at all), and the node's email sender is woken only after commit
+(portal.tasks.send_notifications sends every due row in batches). The unique (event, kind)
+constraint and ``sent_at`` make sure no event is ever emailed twice.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def notification_kind(event: TimelineEvent) -> str | None:
 def on_timeline_event(event) -> None:
     """Called inside the transaction that wrote ``event``; queues the consumer's email."""
     from .models import Notification
-    from .tasks import send_notification
+    from .tasks import wake_sender
 
     dispute = event.dispute
     # Only the node where the consumer filed writes to them; a partner node holds a copy.
@@ -66,9 +67,10 @@ def on_timeline_event(event) -> None:
 
     def send():
         # A broker that is down must not fail the change the caller has committed: the row is
-        # there, and portal.tasks.send_pending_notifications sends it once the broker is back.
+        # there, and portal.tasks.send_pending_notifications wakes the sender once it is back.
+        # While a sender is queued or running, this is one cache call and no publish.
         try:
-            send_notification.delay(notification_id)
+            wake_sender()
         except BROKER_ERRORS as error:
             logger.warning(
                 "could not queue notification %s (%s); the resend sweep will",

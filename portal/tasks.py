@@ -1,18 +1,21 @@
-"""Celery tasks of the portal: consumer emails and the draft clean-up. They take ids only."""
+"""Celery tasks of the portal: consumer emails and the draft clean-up. They take ids only.
+
+Consumer emails are sent by one sender loop per node (``send_notifications``), in batches, from
+the Notification rows: a commit or the beat sweep only wakes it. The loop is the pattern of
+``relay.tasks.deliver_to_partner``: a "queued" mark keeps commits from queuing a second task
+while one waits or runs, a "sending" mark keeps a second loop from starting.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from functools import partial
 
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
-from django.db.models import F
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+
+from odr.marks import clear_mark, set_mark
+from relay.tasks import BROKER_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -23,67 +26,74 @@ RETRY = {
     "retry_jitter": True,
     "max_retries": 10,
 }
+# A queued sender that was lost (broker flushed) stops blocking commits after this; the sweep
+# wakes the sender again.
+QUEUED_MARK_SECONDS = 30
+# A sender killed mid-loop frees the loop after this. A live loop that runs longer (a large
+# backlog) may get a second one beside it, which is safe: they claim different rows.
+SENDING_MARK_SECONDS = 300
 
 
-def render_email(template: str, context: dict, language: str) -> tuple[str, str]:
-    """Subject and body of an email, in the consumer's language."""
-    with translation.override(language):
-        subject = render_to_string(f"portal/email/{template}_subject.txt", context)
-        body = render_to_string(f"portal/email/{template}.txt", context)
-    return " ".join(subject.split()), body
+def _mail_key(kind: str) -> str:
+    # Several nodes (and test databases) share one Redis: name the database.
+    return f"portal:mail:{kind}:{settings.DATABASES['default']['NAME']}"
 
 
-def _email_context(dispute) -> dict:
-    from agencies.selectors import this_agency
-
-    from .tokens import tracking_url
-
-    return {
-        "dispute": dispute,
-        "agency": this_agency(),
-        "tracking_url": tracking_url(dispute),
-        "link_days": settings.ODR_TRACKING_LINK_MAX_AGE_DAYS,
-        "find_url": settings.ODR_PUBLIC_URL + "/find/",
-    }
+def mark_queued() -> bool:
+    """False if a sender task is waiting or running; True (queue one) otherwise."""
+    return set_mark(_mail_key("queued"), QUEUED_MARK_SECONDS)
 
 
-@shared_task(bind=True, **RETRY)
-def send_notification(self, notification_id: int) -> bool:
-    """Send one notification email once; a second run finds ``sent_at`` set and does nothing."""
-    from .models import Notification
-    from .selectors import plain_status
+def unmark_queued() -> None:
+    clear_mark(_mail_key("queued"))
 
+
+def wake_sender() -> bool:
+    """Queue the sender unless one is queued or running; True if this call queued it.
+
+    Raises one of ``BROKER_ERRORS`` (after clearing the mark) when the broker is down.
+    """
+    if not mark_queued():
+        return False
     try:
-        with transaction.atomic():
-            notification = (
-                Notification.objects.select_for_update()
-                .select_related("event", "dispute__home_agency")
-                .filter(pk=notification_id)
-                .first()
-            )
-            if notification is None or notification.sent_at is not None:
-                return False
-            dispute = notification.dispute
-            context = _email_context(dispute) | {
-                "notification": notification,
-                "event": notification.event,
-                "kind": notification.kind,
-            }
-            with translation.override(notification.language):
-                context["plain_status"] = plain_status(dispute)
-                context["status"] = dispute.get_status_display()
-            subject, body = render_email("notification", context, notification.language)
-            # The row stays locked while sending, so a duplicate task waits and then sees sent_at.
-            EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [notification.email]).send()
-            Notification.objects.filter(pk=notification.pk).update(
-                sent_at=timezone.now(), attempts=F("attempts") + 1, last_error=""
-            )
-    except Exception as error:
-        Notification.objects.filter(pk=notification_id).update(
-            attempts=F("attempts") + 1, last_error=str(error)[:2000]
-        )
+        send_notifications.delay()
+    except BROKER_ERRORS:
+        unmark_queued()
         raise
     return True
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_notifications() -> int:
+    """Send every due consumer email, in batches, until none is due; returns how many were
+    attempted.
+
+    One loop runs at a time (a second task leaves the work to the first). The queued mark stays
+    set while it runs, so commits queue no more tasks; it is cleared before the loop stops, and
+    the loop looks once more after stopping, so a row committed just then is not left for the
+    sweep.
+    """
+    from .mailer import has_due_notifications, send_due_notifications
+
+    attempted = 0
+    while set_mark(_mail_key("sending"), SENDING_MARK_SECONDS):
+        try:
+            while count := send_due_notifications():
+                attempted += count
+            unmark_queued()
+        finally:
+            clear_mark(_mail_key("sending"))
+        if not has_due_notifications():
+            break
+    return attempted
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_notification(notification_id: int | None = None) -> int:
+    """Compatibility shim: tasks of the former one-task-per-email design may still wait in a
+    broker during an upgrade. Runs the batch sender, which sends that row if it is due. Remove
+    it a release after the upgrade."""
+    return send_notifications()
 
 
 @shared_task(bind=True, **RETRY)
@@ -91,27 +101,26 @@ def send_tracking_link(self, dispute_id: int) -> bool:
     """A fresh tracking link, asked for on the "find my dispute" page."""
     from disputes.models import Dispute
 
+    from .mailer import email_context, render_email
+
     dispute = Dispute.objects.select_related("home_agency").filter(pk=dispute_id).first()
     if dispute is None:
         return False
     language = dispute.consumer_language or settings.LANGUAGE_CODE
-    subject, body = render_email("tracking_link", _email_context(dispute), language)
+    subject, body = render_email("tracking_link", email_context(dispute), language)
     EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [dispute.consumer_email]).send()
     return True
 
 
-@shared_task
-def send_pending_notifications(older_than_seconds: int = 300) -> int:
-    """Queue again any notification whose task was lost (the database holds the truth)."""
-    from .models import Notification
+@shared_task(ignore_result=True)
+def send_pending_notifications() -> int:
+    """Beat sweep: wake the sender if an email is due (its wake-up was lost, the broker was
+    down, or a retry's time has come). Returns how many sender tasks it queued (0 or 1)."""
+    from .mailer import has_due_notifications
 
-    cutoff = timezone.now() - dt.timedelta(seconds=older_than_seconds)
-    pending = Notification.objects.filter(sent_at__isnull=True, created_at__lte=cutoff)
-    ids = list(pending.filter(attempts__lt=10).values_list("pk", flat=True)[:500])
-    with transaction.atomic():
-        for notification_id in ids:
-            transaction.on_commit(partial(send_notification.delay, notification_id))
-    return len(ids)
+    if has_due_notifications() and wake_sender():
+        return 1
+    return 0
 
 
 @shared_task

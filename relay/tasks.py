@@ -8,7 +8,8 @@ import kombu.exceptions
 import redis.exceptions
 from celery import shared_task
 from django.conf import settings
-from django.core.cache import cache
+
+from odr.marks import clear_mark, set_mark
 
 from . import services
 
@@ -33,30 +34,14 @@ def _lane_key(kind: str, recipient_id: int, lane: int) -> str:
     return f"relay:{kind}:{settings.DATABASES['default']['NAME']}:{recipient_id}:{lane}"
 
 
-def _set_mark(key: str, timeout: float) -> bool:
-    """Set a mark unless it is set; without the cache, act as if it was free (deliver anyway:
-    the database holds the truth and the receiver reorders if it must)."""
-    try:
-        return bool(cache.add(key, 1, timeout=timeout))
-    except Exception:
-        return True
-
-
-def _clear_mark(key: str) -> None:
-    try:
-        cache.delete(key)
-    except Exception:
-        logger.debug("cache unavailable; mark %s will expire by itself", key)
-
-
 def mark_queued(recipient_id: int, lane: int = 0) -> bool:
     """False if a delivery task for this lane is waiting or running; True (queue one) otherwise."""
-    return _set_mark(_lane_key("queued", recipient_id, lane), QUEUED_MARK_SECONDS)
+    return set_mark(_lane_key("queued", recipient_id, lane), QUEUED_MARK_SECONDS)
 
 
 def unmark_queued(recipient_id: int, lane: int = 0) -> None:
     """After a publish that failed, or when the loop stops: the next commit queues another."""
-    _clear_mark(_lane_key("queued", recipient_id, lane))
+    clear_mark(_lane_key("queued", recipient_id, lane))
 
 
 def _delivering(recipient_id: int, lane: int) -> str:
@@ -65,11 +50,11 @@ def _delivering(recipient_id: int, lane: int) -> str:
 
 def _start_delivering(recipient_id: int, lane: int = 0) -> bool:
     """One delivery loop per lane at a time, so a dispute's packets arrive in the order written."""
-    return _set_mark(_delivering(recipient_id, lane), services.delivery_lease_seconds())
+    return set_mark(_delivering(recipient_id, lane), services.delivery_lease_seconds())
 
 
 def _stop_delivering(recipient_id: int, lane: int = 0) -> None:
-    _clear_mark(_delivering(recipient_id, lane))
+    clear_mark(_delivering(recipient_id, lane))
 
 
 @shared_task(acks_late=True, ignore_result=True)

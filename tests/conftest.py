@@ -47,6 +47,22 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
+def mail_marks(django_db_setup):
+    """No consumer email sender marked queued or running (the marks live in the shared Redis and
+    outlive a test that published a wake-up to a broker nobody reads)."""
+    from odr.marks import clear_mark
+    from portal.tasks import _mail_key
+
+    def clear():
+        for kind in ("queued", "sending"):
+            clear_mark(_mail_key(kind))
+
+    clear()
+    yield
+    clear()
+
+
+@pytest.fixture
 def seeded(db):
     """Countries, holidays, BPKN, KCA, UK ICC and their MoUs, as `make demo` seeds them."""
     from agencies.models import Agency

@@ -77,3 +77,31 @@ def find_limits():
     clear()
     yield
     clear()
+
+
+@pytest.fixture(autouse=True)
+def _mail_marks(mail_marks):
+    """Every portal test starts with no consumer email sender marked queued or running."""
+
+
+@pytest.fixture
+def recording_mail(settings):
+    """Emails go to tests.portal.backends.RecordingBackend (and mail.outbox)."""
+    from tests.portal.backends import RecordingBackend
+
+    settings.EMAIL_BACKEND = "tests.portal.backends.RecordingBackend"
+    RecordingBackend.reset()
+    yield RecordingBackend
+    RecordingBackend.reset()
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks queued by the code under test run at once in this process."""
+    from odr.celery import app
+
+    app.conf.task_always_eager = True
+    try:
+        yield app
+    finally:
+        app.conf.task_always_eager = False

@@ -1,25 +1,36 @@
-"""Emails to the consumer: one per event that concerns them, in their language, never twice."""
+"""Emails to the consumer: one per event that concerns them, in their language, never twice.
+
+They are sent by one sender loop per node, in batches over one mail connection
+(portal.mailer.send_due_notifications); a commit or the beat sweep only wakes it.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import threading
 
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
+from django.utils import timezone
 
 from disputes import services
+from portal import tasks
+from portal.mailer import MAX_ATTEMPTS, send_due_notifications
 from portal.models import Notification
-from portal.tasks import send_notification
 from tests.factories import file_dispute
 
 pytestmark = pytest.mark.django_db
 
 
-def send_all():
-    for notification in Notification.objects.filter(sent_at__isnull=True):
-        send_notification.run(notification.pk)
+def send_all() -> int:
+    attempted = 0
+    while count := send_due_notifications():
+        attempted += count
+    return attempted
 
 
 def test_events_that_concern_the_consumer_are_emailed_and_their_own_are_not(
@@ -58,17 +69,82 @@ def test_events_that_concern_the_consumer_are_emailed_and_their_own_are_not(
     assert client.get(link.removeprefix(settings.ODR_PUBLIC_URL)).status_code == 200
 
 
-def test_a_notification_is_sent_once_even_if_its_task_runs_twice(seeded):
+def test_one_sender_run_sends_every_due_email_once_over_one_connection_in_each_language(
+    seeded, caseworker, recording_mail
+):
+    actor = services.Actor.caseworker(caseworker)
+    korean = file_dispute(consumer_language="ko", consumer_email="minji@example.kr")
+    indonesian = file_dispute(consumer_language="id", consumer_email="dewi@example.id")
+    for dispute in (korean, indonesian):
+        services.start_review(dispute, actor=actor)
+        services.post_message(
+            dispute, actor=actor, body=f"About {dispute.reference}", language="en"
+        )
+    assert Notification.objects.count() == 6
+
+    assert send_due_notifications() == 6
+    assert len(recording_mail.opened) == 1  # one connection for the whole batch
+    assert len(mail.outbox) == 6
+    by_address = {
+        address: [email for email in mail.outbox if email.to == [address]]
+        for address in ("minji@example.kr", "dewi@example.id")
+    }
+    assert all(len(emails) == 3 for emails in by_address.values())
+    assert all(
+        email.body.startswith("Dewi Lestari 님께") for email in by_address["minji@example.kr"]
+    )
+    assert all(
+        email.body.startswith("Yth. Bapak/Ibu Dewi Lestari,")
+        for email in by_address["dewi@example.id"]
+    )
+    assert any(
+        "분쟁에 관한 새 메시지가 있습니다:" in email.body
+        and f"About {korean.reference}" in email.body
+        for email in by_address["minji@example.kr"]
+    )
+    assert not Notification.objects.filter(sent_at__isnull=True).exists()
+    assert set(Notification.objects.values_list("attempts", "last_error")) == {(1, "")}
+
+    # Nothing is due any more: a second run sends nothing and opens no connection.
+    assert send_due_notifications() == 0
+    assert len(mail.outbox) == 6 and len(recording_mail.opened) == 1
+
+
+def test_a_batch_costs_the_same_few_queries_however_many_emails_it_sends(seeded, caseworker):
+    from django.test.utils import CaptureQueriesContext
+
+    actor = services.Actor.caseworker(caseworker)
+
+    def queries_to_send(messages: int) -> list[str]:
+        dispute = file_dispute()
+        for k in range(messages):
+            services.post_message(dispute, actor=actor, body=f"Message {k}", language="en")
+        with CaptureQueriesContext(connection) as queries:
+            assert send_due_notifications() == messages + 1
+        return [query["sql"] for query in queries]
+
+    one, many = queries_to_send(0), queries_to_send(8)
+    assert len(one) == len(many)
+    updates = [sql for sql in many if sql.startswith("UPDATE")]
+    assert len(updates) == 1 and "portal_notification" in updates[0]  # all sent rows at once
+    if connection.vendor == "postgresql":
+        claim = next(sql for sql in many if "FOR UPDATE" in sql)
+        # Only the notification rows: the disputes stay free for the domain's own writes.
+        assert claim.endswith('FOR UPDATE OF "portal_notification" SKIP LOCKED')
+
+
+def test_a_notification_is_sent_once_even_if_the_sender_runs_twice(seeded):
     dispute = file_dispute()
     receipt = Notification.objects.get(dispute=dispute)
-    assert send_notification.run(receipt.pk) is True
-    assert send_notification.run(receipt.pk) is False
+    assert send_due_notifications() == 1
+    assert send_due_notifications() == 0
+    # A task of the former one-task-per-email design, still queued at the upgrade, sends nothing
+    # more.
+    assert tasks.send_notification.run(receipt.pk) == 0
     assert len(mail.outbox) == 1
     receipt.refresh_from_db()
     assert receipt.sent_at is not None and receipt.attempts == 1
     # Writing the same event's notification again is refused by the database.
-    from django.db import IntegrityError, transaction
-
     with pytest.raises(IntegrityError), transaction.atomic():
         Notification.objects.create(
             event=receipt.event,
@@ -79,45 +155,146 @@ def test_a_notification_is_sent_once_even_if_its_task_runs_twice(seeded):
         )
 
 
-def test_a_failed_send_is_recorded_and_retried_later(seeded):
-    dispute = file_dispute()
-    receipt = Notification.objects.get(dispute=dispute)
-    with (
-        override_settings(
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=9,
-        ),
-        pytest.raises(OSError),
+def test_a_refused_address_fails_only_its_own_email_and_is_retried_after_its_backoff(
+    seeded, recording_mail
+):
+    bad = file_dispute(consumer_email="gone@example.id")
+    good = file_dispute(consumer_email="dewi@example.id")
+    recording_mail.refuse.add("gone@example.id")
+    before = timezone.now()
+
+    assert send_due_notifications() == 2  # attempted: one sent, one failed
+    assert [email.to for email in mail.outbox] == [["dewi@example.id"]]
+    sent = Notification.objects.get(dispute=good)
+    assert sent.sent_at is not None and sent.attempts == 1
+    failed = Notification.objects.get(dispute=bad)
+    assert failed.sent_at is None and failed.attempts == 1
+    assert "SMTPRecipientsRefused" in failed.last_error and "gone@example.id" in failed.last_error
+    # Backoff with jitter: between half and all of 30 s after the attempt.
+    assert before + dt.timedelta(seconds=15) <= failed.next_attempt_at
+    assert failed.next_attempt_at <= timezone.now() + dt.timedelta(seconds=30)
+    assert send_due_notifications() == 0  # not due yet
+
+    recording_mail.refuse.clear()  # the mailbox is back
+    Notification.objects.filter(pk=failed.pk).update(next_attempt_at=timezone.now())
+    assert send_due_notifications() == 1
+    assert send_due_notifications() == 0
+    assert [email.to for email in mail.outbox] == [["dewi@example.id"], ["gone@example.id"]]
+    failed.refresh_from_db()
+    assert failed.sent_at is not None and failed.attempts == 2 and failed.last_error == ""
+
+
+def test_a_mail_server_that_cannot_be_reached_fails_the_batch_until_it_is_back(seeded):
+    file_dispute()
+    file_dispute()
+    with override_settings(
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=9,
     ):
-        send_notification.run(receipt.pk)
-    receipt.refresh_from_db()
-    assert receipt.sent_at is None and receipt.attempts == 1 and receipt.last_error
-    assert send_notification.run(receipt.pk) is True
-    assert len(mail.outbox) == 1
+        assert send_due_notifications() == 2
+    pending = list(Notification.objects.all())
+    assert all(row.sent_at is None and row.attempts == 1 and row.last_error for row in pending)
+    assert all(row.next_attempt_at > timezone.now() for row in pending)
+    assert send_all() == 0 and not mail.outbox
+
+    Notification.objects.update(next_attempt_at=timezone.now())
+    assert send_all() == 2
+    assert len(mail.outbox) == 2
 
 
-def test_a_partner_node_never_emails_the_other_agencys_consumer(seeded, caseworker):
+def test_a_notification_that_used_up_its_attempts_is_left_alone(seeded):
+    file_dispute()
+    Notification.objects.update(attempts=MAX_ATTEMPTS, last_error="550 no such user")
+    assert send_all() == 0 and not mail.outbox
+    assert tasks.send_pending_notifications.run() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_senders_at_once_never_send_a_notification_twice(seeded, caseworker, recording_mail):
+    """Each sender is a thread with its own database connection. On PostgreSQL (CI) they claim
+    with FOR UPDATE SKIP LOCKED and really overlap; SQLite serializes them on its write lock."""
+    # A sender is "queued" already: the commits below wake nothing (nobody reads that broker).
+    assert tasks.mark_queued()
+    dispute = file_dispute()
+    actor = services.Actor.caseworker(caseworker)
+    services.start_review(dispute, actor=actor)
+    for k in range(40):
+        services.post_message(dispute, actor=actor, body=f"Message {k}", language="en")
+    expected = Notification.objects.count()
+    assert expected == 42
+    recording_mail.delay_seconds = 0.002  # a batch takes long enough for the other to start
+    senders = 3
+    start = threading.Barrier(senders)
+    attempted = [0] * senders
+    errors: list[BaseException] = []
+
+    def sender(index: int):
+        try:
+            start.wait(timeout=30)
+            while count := send_due_notifications(limit=5):
+                attempted[index] += count
+        except BaseException as error:  # reported below; a thread must not swallow it
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sender, args=(i,)) for i in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert all(not thread.is_alive() for thread in threads)
+
+    assert errors == []
+    assert sum(attempted) == expected
+    assert len(recording_mail.sent) == expected
+    assert len(set(recording_mail.sent)) == expected  # every email different: none sent twice
+    assert not Notification.objects.filter(sent_at__isnull=True).exists()
+    assert set(Notification.objects.values_list("attempts", flat=True)) == {1}
+    if connection.vendor == "postgresql":
+        # SKIP LOCKED let them work side by side rather than one after the other.
+        assert sum(1 for count in attempted if count) > 1, attempted
+
+
+def test_a_partner_node_never_emails_the_other_agencys_consumer(seeded):
     with override_settings(ODR_NODE="KR-KCA"):
         file_dispute(home="ID-BPKN")
     assert not Notification.objects.exists()
 
 
-def test_notifications_whose_task_was_lost_are_queued_again(
-    seeded, django_capture_on_commit_callbacks
+def test_a_commit_wakes_one_sender_and_a_busy_sender_is_not_woken_again(
+    seeded, caseworker, django_capture_on_commit_callbacks, eager_celery
 ):
-    import datetime as dt
+    actor = services.Actor.caseworker(caseworker)
+    with django_capture_on_commit_callbacks(execute=True):
+        dispute = file_dispute()
+    assert len(mail.outbox) == 1  # the (eager) sender ran after the commit
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.mark_queued()  # as if a sender were queued or running
+        services.start_review(dispute, actor=actor)
+    assert len(mail.outbox) == 1  # left to that sender
+    tasks.unmark_queued()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.post_message(dispute, actor=actor, body="We are on it.", language="en")
+    assert len(mail.outbox) == 3  # the sender sends whatever is due: both waiting emails
+    assert not Notification.objects.filter(sent_at__isnull=True).exists()
 
-    from django.utils import timezone
 
-    from portal.tasks import send_pending_notifications
+def test_the_sweep_wakes_the_sender_only_when_an_email_is_due(
+    seeded, django_capture_on_commit_callbacks, eager_celery
+):
+    with django_capture_on_commit_callbacks(execute=False) as lost:
+        file_dispute()  # its wake-up is lost
+    assert len(lost) == 1 and not mail.outbox
+    receipt = Notification.objects.get()
 
-    dispute = file_dispute()
-    receipt = Notification.objects.get(dispute=dispute)
-    with django_capture_on_commit_callbacks(execute=False) as queued:
-        assert send_pending_notifications.run() == 0  # too recent: its own task may still come
-        Notification.objects.update(created_at=timezone.now() - dt.timedelta(minutes=10))
-        assert send_pending_notifications.run() == 1
-        send_notification.run(receipt.pk)
-        assert send_pending_notifications.run() == 0
-    assert len(queued) == 1
+    Notification.objects.update(next_attempt_at=timezone.now() + dt.timedelta(minutes=1))
+    assert tasks.send_pending_notifications.run() == 0  # a retry not due yet
+    Notification.objects.update(next_attempt_at=receipt.created_at)
+    assert tasks.mark_queued()
+    assert tasks.send_pending_notifications.run() == 0  # a sender is queued already
+    tasks.unmark_queued()
+    assert tasks.send_pending_notifications.run() == 1
+    assert len(mail.outbox) == 1
+    assert tasks.send_pending_notifications.run() == 0  # nothing due any more

@@ -1,5 +1,6 @@
 """A broker that is down when a change commits: the change stands, nobody sees an error, and the
-sweep sends the packet once the broker is back (the database, not the queue, holds the truth)."""
+sweeps send the packet and the consumer's email once the broker is back (the database, not the
+queue, holds the truth)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import logging
 import socket
 
 import pytest
+from django.core import mail
 
 from disputes import services as disputes
 from odr.celery import app as celery_app
+from portal import tasks as portal_tasks
 from portal.models import Notification
 from relay import tasks
 from relay.models import OutboundPacket
@@ -44,7 +47,7 @@ def broker_down():
 
 
 def test_a_forward_commits_without_an_error_and_the_sweep_delivers_it_later(
-    node, kca, caseworker, django_capture_on_commit_callbacks, caplog
+    node, kca, caseworker, django_capture_on_commit_callbacks, caplog, mail_marks
 ):
     dispute = file_dispute(consumer_email="ayu@example.id")
     actor = disputes.Actor.caseworker(caseworker)
@@ -70,8 +73,18 @@ def test_a_forward_commits_without_an_error_and_the_sweep_delivers_it_later(
         celery_app.conf.task_always_eager = True
         try:
             assert tasks.sweep_outbox() == 1
+            # The email sweep wakes the consumer email sender, which sends all that waited.
+            assert portal_tasks.send_pending_notifications() == 1
         finally:
             celery_app.conf.task_always_eager = False
     packet.refresh_from_db()
     assert packet.state == "acknowledged"
     assert [claims["pid"] for claims in partner.received] == [packet.pid]
+    notification.refresh_from_db()
+    assert notification.sent_at is not None and notification.attempts == 1
+    # Filing receipt, under review (their wake-ups were not run in this test), forwarded: once.
+    waited = Notification.objects.filter(dispute=dispute)
+    assert not waited.filter(sent_at__isnull=True).exists()
+    assert len(mail.outbox) == waited.count() == 3
+    assert all(email.to == ["ayu@example.id"] for email in mail.outbox)
+    assert portal_tasks.send_pending_notifications() == 0
