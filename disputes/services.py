@@ -242,6 +242,19 @@ def record_event(
 
 
 _LOCKED_RELATED = ("home_agency", "partner_agency", "mou", "category", "desired_remedy")
+_RELATED_FIELDS = (*_LOCKED_RELATED, "consumer_country", "merchant_country")
+
+
+def check_values(dispute: Dispute, *, exclude: Iterable[str] = ()) -> None:
+    """Field checks only, for a new dispute built from related rows just read.
+
+    Uniqueness, the related rows' existence and the constraints are left to the database: their
+    checks in ``full_clean`` would cost a dozen queries per dispute. Raises ValidationError.
+    """
+    dispute.full_clean(
+        exclude=[*_RELATED_FIELDS, *exclude], validate_unique=False, validate_constraints=False
+    )
+
 
 # A dispute its caller read with SELECT ... FOR UPDATE in the transaction it is in: the relay's
 # inbox has to read the row before applying a packet (the packet's scope is checked first), and
@@ -433,21 +446,8 @@ def file_dispute(
         status_changed_at=now,
         filed_at=now,
     )
-    # Field checks only: the related rows were passed in as fetched instances, the reference
-    # is checked when it is allocated, and the database enforces the constraints; their checks
-    # in full_clean would cost a dozen queries per filing.
-    dispute.full_clean(
-        exclude=[
-            "reference",
-            "home_agency",
-            "consumer_country",
-            "merchant_country",
-            "category",
-            "desired_remedy",
-        ],
-        validate_unique=False,
-        validate_constraints=False,
-    )
+    # The reference is checked when it is allocated.
+    check_values(dispute, exclude=["reference"])
     compute_deadlines(dispute, now)
     evidence = list(evidence)
     year = agency_today(home_agency, now).year

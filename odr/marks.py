@@ -7,6 +7,7 @@ database holds the truth, so when the cache is down every caller acts as if the 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.core.cache import cache
 
@@ -27,3 +28,31 @@ def clear_mark(key: str) -> None:
         cache.delete(key)
     except Exception:
         logger.debug("cache unavailable; mark %s will expire by itself", key)
+
+
+def drain_alone(
+    running_key: str,
+    lease_seconds: float,
+    queued_key: str,
+    step: Callable[[], int],
+    more_due: Callable[[], bool],
+) -> int:
+    """Call ``step`` until it returns 0, as the only loop holding ``running_key``; returns the
+    sum of what it returned.
+
+    A second caller finds the mark set and leaves the work to the first. The queued mark (which
+    keeps commits from queuing more tasks) stays set while the loop runs and is cleared before
+    it stops; the loop then asks ``more_due`` once more, so work committed just then is not left
+    for a sweep.
+    """
+    done = 0
+    while set_mark(running_key, lease_seconds):
+        try:
+            while count := step():
+                done += count
+            clear_mark(queued_key)
+        finally:
+            clear_mark(running_key)
+        if not more_due():
+            break
+    return done

@@ -14,7 +14,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMessage
 
-from odr.marks import clear_mark, set_mark
+from odr.marks import clear_mark, drain_alone, set_mark
 from relay.tasks import BROKER_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -75,17 +75,13 @@ def send_notifications() -> int:
     """
     from .mailer import has_due_notifications, send_due_notifications
 
-    attempted = 0
-    while set_mark(_mail_key("sending"), SENDING_MARK_SECONDS):
-        try:
-            while count := send_due_notifications():
-                attempted += count
-            unmark_queued()
-        finally:
-            clear_mark(_mail_key("sending"))
-        if not has_due_notifications():
-            break
-    return attempted
+    return drain_alone(
+        _mail_key("sending"),
+        SENDING_MARK_SECONDS,
+        _mail_key("queued"),
+        step=send_due_notifications,
+        more_due=has_due_notifications,
+    )
 
 
 @shared_task(acks_late=True, ignore_result=True)

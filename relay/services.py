@@ -1468,23 +1468,8 @@ def _create_forwarded(body: dict, sender: Agency, mou: MoU, now: dt.datetime) ->
         status_changed_at=now,
         filed_at=filed_at,
     )
-    # Its related rows were just read, and the inbox found no dispute with this reference under
-    # the stream's lock: only the values themselves are checked here, without the queries that
-    # would check those again (the database's constraints still hold).
-    dispute.full_clean(
-        exclude=[
-            "consumer_email",
-            "home_agency",
-            "partner_agency",
-            "mou",
-            "consumer_country",
-            "merchant_country",
-            "category",
-            "desired_remedy",
-        ],
-        validate_unique=False,
-        validate_constraints=False,
-    )
+    # The inbox found no dispute with this reference under the stream's lock.
+    disputes.check_values(dispute, exclude=["consumer_email"])
     if dispute.amount < 0:
         raise DomainError(_("The amount cannot be negative."), code="amount_negative")
     disputes.compute_deadlines(dispute, now)

@@ -9,7 +9,7 @@ import redis.exceptions
 from celery import shared_task
 from django.conf import settings
 
-from odr.marks import clear_mark, set_mark
+from odr.marks import clear_mark, drain_alone, set_mark
 
 from . import services
 
@@ -67,17 +67,13 @@ def deliver_to_partner(recipient_id: int, lane: int = 0) -> int:
     cleared before the loop stops, and the loop looks once more after stopping, so a packet
     committed just then is not left for the sweep.
     """
-    attempted = 0
-    while _start_delivering(recipient_id, lane):
-        try:
-            while count := services.deliver_due(recipient_id, lane=lane):
-                attempted += count
-            unmark_queued(recipient_id, lane)
-        finally:
-            _stop_delivering(recipient_id, lane)
-        if not services.due_lanes(only=(recipient_id, lane)):
-            break
-    return attempted
+    return drain_alone(
+        _delivering(recipient_id, lane),
+        services.delivery_lease_seconds(),
+        _lane_key("queued", recipient_id, lane),
+        step=lambda: services.deliver_due(recipient_id, lane=lane),
+        more_due=lambda: bool(services.due_lanes(only=(recipient_id, lane))),
+    )
 
 
 @shared_task(acks_late=True, ignore_result=True)
