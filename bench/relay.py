@@ -27,6 +27,7 @@ import argparse
 import contextlib
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -40,8 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from odr.cluster import LocalCluster, Node, wait_for
 
+ROOT = Path(__file__).resolve().parent.parent
+
 GENERATE = """
-import datetime as dt, json, time
+import datetime as dt, json, os, time
 from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -49,7 +52,8 @@ from agencies.models import Category, Country
 from disputes import services
 from disputes.models import ProblemType, Remedy
 
-N, M, RATE = {n}, {m}, {rate}
+import pathlib
+N, M, RATE, BARRIER = {n}, {m}, {rate}, {barrier!r}
 actor = services.Actor.caseworker(get_user_model().objects.get(username="budi"))
 fields = dict(
     actor=services.Actor.consumer("Dewi Lestari"), consumer_name="Dewi Lestari",
@@ -67,6 +71,12 @@ disputes = []
 for _ in range(N):
     dispute = services.file_dispute(**fields)
     disputes.append(services.start_review(dispute, actor=actor))
+if BARRIER:
+    # Every producer has filed its disputes: start together when the benchmark says go.
+    barrier = pathlib.Path(BARRIER)
+    (barrier / f"ready-{{os.getpid()}}").touch()
+    while not (barrier / "go").exists():
+        time.sleep(0.005)
 mark = timezone.now()
 start = time.monotonic()
 cpu_start = time.process_time()
@@ -90,7 +100,12 @@ for k in range(M):
     produced += 1
 print(json.dumps({{"mark": mark.isoformat(), "produced": produced,
                   "produce_s": time.monotonic() - start,
-                  "produce_cpu_s": time.process_time() - cpu_start}}))
+                  "produce_cpu_s": time.process_time() - cpu_start}}), flush=True)
+if BARRIER:
+    # Kept open until the benchmark has read the database's CPU, which counts this
+    # producer's connection.
+    while not (barrier / "done").exists():
+        time.sleep(0.05)
 """
 
 # Polled from this process over one connection per node: a `manage.py shell` per poll would
@@ -106,6 +121,9 @@ APPLIED_SQL = (
     "SELECT pid, extract(epoch FROM applied_at), extract(epoch FROM received_at)"
     " FROM relay_inboundpacket WHERE state = 'applied' AND applied_at IS NOT NULL"
 )
+
+
+UNSENT_EMAILS_SQL = "SELECT count(*) FROM portal_notification WHERE sent_at IS NULL"
 
 
 PROFILE = """
@@ -226,6 +244,61 @@ def database_cpu_seconds(nodes: list[Node]) -> dict[int, float]:
     return used
 
 
+class Producers(contextlib.AbstractContextManager):
+    """K processes at BPKN, each filing its share of the disputes, then all writing their
+    packets at once (forwards, then messages) from the moment the benchmark says go."""
+
+    def __init__(self, node: Node, barrier: Path, count: int, disputes: int, messages: int, rate):
+        self.barrier = barrier
+        self.processes = []
+        for index in range(count):
+            share = GENERATE.format(
+                n=disputes // count + (index < disputes % count),
+                m=messages // count + (index < messages % count),
+                rate=rate / count,
+                barrier=str(barrier),
+            )
+            self.processes.append(
+                subprocess.Popen(
+                    [sys.executable, "manage.py", "shell", "--no-imports", "-c", share],
+                    cwd=ROOT,
+                    env=node.env,
+                    stdout=subprocess.PIPE,
+                    stderr=(barrier / f"producer-{index}.log").open("w"),
+                    text=True,
+                )
+            )
+
+    def _check_alive(self) -> None:
+        for index, process in enumerate(self.processes):
+            if process.poll() is not None:
+                log_text = (self.barrier / f"producer-{index}.log").read_text()[-3000:]
+                raise RuntimeError(f"producer {index} exited {process.returncode}:\n{log_text}")
+
+    def wait_ready(self) -> None:
+        def ready():
+            self._check_alive()
+            return len(list(self.barrier.glob("ready-*"))) == len(self.processes)
+
+        wait_for(ready, timeout=1800, interval=0.1, what="the producers' disputes")
+
+    def go(self) -> list[dict]:
+        (self.barrier / "go").touch()
+        return [json.loads(process.stdout.readline()) for process in self.processes]
+
+    def finish(self) -> None:
+        (self.barrier / "done").touch()
+        for process in self.processes:
+            process.wait(timeout=60)
+
+    def __exit__(self, *exc_info) -> None:
+        (self.barrier / "done").touch()
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
@@ -241,6 +314,12 @@ def main() -> int:
     parser.add_argument("--disputes", type=int, default=200, help="forwarded disputes (N)")
     parser.add_argument("--messages", type=int, default=800, help="messages on them (M)")
     parser.add_argument("--rate", type=float, default=0, help="offered packets/s (0: flat out)")
+    parser.add_argument(
+        "--producers",
+        type=int,
+        default=2,
+        help="processes writing the packets at once, as caseworkers do (each takes a share)",
+    )
     parser.add_argument("--concurrency", type=int, default=2, help="worker pool size per node")
     parser.add_argument("--pool", default="prefork", help="worker pool: prefork or threads")
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/postgres")
@@ -256,6 +335,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.disputes < 1:
         parser.error("--disputes must be at least 1")
+    if not 1 <= args.producers <= args.disputes:
+        parser.error("--producers must be between 1 and --disputes")
     if any("=" not in setting for setting in args.env):
         parser.error("--env takes NAME=VALUE")
 
@@ -294,23 +375,33 @@ def main() -> int:
 
         bpkn_db = connections.enter_context(psycopg.connect(bpkn.database_url, autocommit=True))
         kca_db = connections.enter_context(psycopg.connect(kca.database_url, autocommit=True))
+        total = args.disputes + args.messages
+        barrier = base / "producers"
+        barrier.mkdir()
+        log(f"filing {args.disputes} disputes in {args.producers} producer(s)…")
+        producers = connections.enter_context(
+            Producers(bpkn, barrier, args.producers, args.disputes, args.messages, args.rate)
+        )
+        producers.wait_ready()
+        # Their filing receipts and "under review" emails are not part of the measurement.
+        wait_for(
+            lambda: not bpkn_db.execute(UNSENT_EMAILS_SQL).fetchone()[0],
+            timeout=600,
+            interval=0.2,
+            what="the filing emails",
+        )
         sampler = RssSampler([bpkn, kca])
         sampler.start()
         load_before = round(psutil.getloadavg()[0], 1)
         cpu_before = server_cpu_seconds([bpkn, kca])
         database_before = database_cpu_seconds([bpkn, kca])
-        total = args.disputes + args.messages
         log(f"producing {total} packets" + (f" at {args.rate}/s" if args.rate else "") + "…")
-        produced = json.loads(
-            bpkn.shell(
-                GENERATE.format(n=args.disputes, m=args.messages, rate=args.rate),
-                timeout=3600,
-            )
-            .strip()
-            .splitlines()[-1]
-        )
-
-        mark = datetime.fromisoformat(produced["mark"])
+        results = producers.go()
+        produced = {
+            "produce_s": max(result["produce_s"] for result in results),
+            "produce_cpu_s": sum(result["produce_cpu_s"] for result in results),
+        }
+        mark = min(datetime.fromisoformat(result["mark"]) for result in results)
 
         def all_acknowledged():
             current = bpkn_db.execute(STATE_SQL, (mark,)).fetchall()
@@ -318,6 +409,14 @@ def main() -> int:
             return len(current) >= total and done == len(current) and current
 
         final = wait_for(all_acknowledged, timeout=1800, interval=0.5, what="all receipts")
+        # The consumer emails the messages owe go out in batches, a little later: the CPU
+        # figures count them too.
+        wait_for(
+            lambda: not bpkn_db.execute(UNSENT_EMAILS_SQL).fetchone()[0],
+            timeout=600,
+            interval=0.2,
+            what="the consumer emails",
+        )
         cpu_after = server_cpu_seconds([bpkn, kca])
         cpu_by_process = {
             name: used - cpu_before.get(name, 0.0) for name, used in cpu_after.items()
@@ -327,6 +426,7 @@ def main() -> int:
         database_used = sum(
             used - database_before.get(pid, 0.0) for pid, used in database_after.items()
         )
+        producers.finish()
         sampler.stopped.set()
         sampler.join()
         arrived = {
@@ -365,6 +465,7 @@ def main() -> int:
             "database_cpu_ms_per_packet": round(database_used * 1000 / len(final), 1),
             "load_before": load_before,
             "load_after": round(psutil.getloadavg()[0], 1),
+            "producers": args.producers,
             "worker_concurrency": args.concurrency,
             "worker_pool": args.pool,
             "settings": dict(setting.split("=", 1) for setting in args.env),
@@ -387,7 +488,9 @@ def profile(bpkn: Node, kca: Node, args) -> int:
     """
     bpkn.stop("worker")
     bpkn.stop("beat")
-    bpkn.shell(GENERATE.format(n=args.disputes, m=args.messages, rate=0), timeout=3600)
+    bpkn.shell(
+        GENERATE.format(n=args.disputes, m=args.messages, rate=0, barrier=None), timeout=3600
+    )
     path = Path(args.profile).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     sealed = path.with_suffix(".sealed.json")

@@ -241,8 +241,10 @@ ODR_RELAY_TIMEOUT_SECONDS = float(env("ODR_RELAY_TIMEOUT_SECONDS", "10"))
 # Packets per request when several are due to one partner (protocol 5.1); also the most this
 # node's inbox takes in one request.
 ODR_RELAY_BATCH_MAX = env_int("ODR_RELAY_BATCH_MAX", 50)
-# Delivery loops per partner that may run at once; a dispute's packets always share one.
-ODR_RELAY_LANES = env_int("ODR_RELAY_LANES", 8)
+# Delivery loops per partner that may run at once; a dispute's packets always share one. More
+# lanes send more requests in parallel, each with fewer packets: 2 gave the most packets per
+# second, and the lowest latency at 50/s, between two 2-core nodes (docs/performance.md).
+ODR_RELAY_LANES = env_int("ODR_RELAY_LANES", 2)
 # Packets per minute from one address that may fail before their signature is checked (each
 # costs a decryption, a signed receipt and a row); then the inbox answers 429. 0: no limit.
 ODR_INBOX_REFUSALS_PER_MINUTE = env_int("ODR_INBOX_REFUSALS_PER_MINUTE", 60)
@@ -327,6 +329,9 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# A commit that owes the consumer an email wakes the sender this many seconds later, so the
+# emails of a burst of changes go out together in one batch over one connection (0: at once).
+ODR_EMAIL_BATCH_SECONDS = float(env("ODR_EMAIL_BATCH_SECONDS", "2"))
 # A hung mail server must not hold the sender's batch of locked notifications for ever.
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", f"no-reply@{ODR_NODE.lower()}.odr.invalid")

@@ -26,8 +26,8 @@ RETRY = {
     "retry_jitter": True,
     "max_retries": 10,
 }
-# A queued sender that was lost (broker flushed) stops blocking commits after this; the sweep
-# wakes the sender again.
+# A queued sender that was lost (broker flushed) stops blocking commits this long after it was
+# due to start (ODR_EMAIL_BATCH_SECONDS after its wake-up); the sweep wakes the sender again.
 QUEUED_MARK_SECONDS = 30
 # A sender killed mid-loop frees the loop after this. A live loop that runs longer (a large
 # backlog) may get a second one beside it, which is safe: they claim different rows.
@@ -41,7 +41,7 @@ def _mail_key(kind: str) -> str:
 
 def mark_queued() -> bool:
     """False if a sender task is waiting or running; True (queue one) otherwise."""
-    return set_mark(_mail_key("queued"), QUEUED_MARK_SECONDS)
+    return set_mark(_mail_key("queued"), QUEUED_MARK_SECONDS + settings.ODR_EMAIL_BATCH_SECONDS)
 
 
 def unmark_queued() -> None:
@@ -51,12 +51,15 @@ def unmark_queued() -> None:
 def wake_sender() -> bool:
     """Queue the sender unless one is queued or running; True if this call queued it.
 
+    The sender starts ODR_EMAIL_BATCH_SECONDS later: the wake-ups of the changes committed
+    meanwhile find it queued, and their emails go out in its batch.
+
     Raises one of ``BROKER_ERRORS`` (after clearing the mark) when the broker is down.
     """
     if not mark_queued():
         return False
     try:
-        send_notifications.delay()
+        send_notifications.apply_async(countdown=settings.ODR_EMAIL_BATCH_SECONDS or None)
     except BROKER_ERRORS:
         unmark_queued()
         raise

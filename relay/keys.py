@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import threading
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -60,6 +61,7 @@ def write_private(key: OKPKey) -> Path:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(key.as_dict(private=True), handle)
+    forget_held_keys()
     return path
 
 
@@ -84,7 +86,7 @@ def env_keys() -> dict[str, OKPKey]:
 # Parsed key files by (path, modification time, size, inode): every packet needs this node's keys
 # twice, and reading and importing the JWK files each time cost more than the cryptography. A
 # file written, replaced or removed since (rotation, another process) changes its stat and is read
-# again; the directory is listed on every call.
+# again.
 _parsed: dict[tuple, OKPKey | None] = {}
 _parsed_lock = threading.Lock()
 
@@ -104,8 +106,32 @@ def _key_file(path: Path) -> OKPKey | None:
     return key
 
 
-def private_keys() -> dict[str, OKPKey]:
+# The whole set, for a few seconds: listing the directory and stat-ing each file for every
+# packet (twice) cost more than the signature. A key this process writes clears it; one that
+# another process wrote (a rotation) is read at once by a caller that needs it and finds it
+# missing, and by every caller when the set expires.
+HELD_SECONDS = 5.0
+_held: tuple[float, tuple, dict[str, OKPKey]] | None = None
+
+
+def private_keys(*, fresh: bool = False) -> dict[str, OKPKey]:
     """Every private key this node holds, by kid (files and environment)."""
+    global _held
+    origin = (str(keys_dir()), tuple(os.environ.get(name, "") for name in ENV_NAMES.values()))
+    held = _held
+    if not fresh and held is not None and held[0] > time.monotonic() and held[1] == origin:
+        return held[2]
+    found = _read_private_keys()
+    _held = (time.monotonic() + HELD_SECONDS, origin, found)
+    return found
+
+
+def forget_held_keys() -> None:
+    global _held
+    _held = None
+
+
+def _read_private_keys() -> dict[str, OKPKey]:
     found: dict[str, OKPKey] = {}
     directory = keys_dir()
     if directory.is_dir():
@@ -130,8 +156,11 @@ def current_key(use: str, at: dt.datetime | None = None) -> OKPKey:
     """The newest valid key of this node for a use, whose private half we hold."""
     from .refdata import this_agency, valid_keys
 
+    valid = valid_keys(this_agency(), use, at)
     held = private_keys()
-    candidates = [key for key in valid_keys(this_agency(), use, at) if key.kid in held]
+    if any(key.kid not in held for key in valid):
+        held = private_keys(fresh=True)  # written by another process since (a rotation)
+    candidates = [key for key in valid if key.kid in held]
     if not candidates:
         raise KeyUnavailable(f"{settings.ODR_NODE} has no valid private {use} key")
     newest = max(candidates, key=lambda key: (key.not_before, key.pk))
@@ -144,7 +173,7 @@ def key_by_kid(kid: str, use: str, at: dt.datetime | None = None) -> OKPKey:
 
     at = at or timezone.now()
     row = own_key_row(kid, use)
-    held = private_keys().get(kid)
+    held = private_keys().get(kid) or private_keys(fresh=True).get(kid)
     if row is None or held is None or not row.is_valid_at(at):
         raise KeyUnavailable(f"no valid private {use} key {kid!r}")
     return held
