@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from . import refcache
 from .calendar import WorkingCalendar, calendar_for
 from .models import Agency, AgencyKey, Country, MoU
 
@@ -127,13 +128,11 @@ def convert_amount(amount, from_currency: str, to_currency: str):
     """Convert with the newest reference rates; None when a rate is missing."""
     from decimal import Decimal
 
-    from .models import ExchangeRate
-
     if from_currency == to_currency:
         return Decimal(amount)
     rates = {}
     for code in (from_currency, to_currency):
-        rate = ExchangeRate.objects.filter(currency=code).order_by("-as_of").first()
+        rate = refcache.newest_rate(code)
         if code == "USD" and rate is None:
             rates[code] = Decimal(1)
         elif rate is None:
@@ -148,7 +147,7 @@ def scope_problems(mou: MoU, *, category_id, amount, currency: str) -> list[tupl
     from django.utils.translation import gettext as _
 
     problems: list[tuple[str, str]] = []
-    covered = set(mou.categories.values_list("pk", flat=True))
+    covered = refcache.mou_category_ids(mou)
     if covered and category_id not in covered:
         problems.append(("category_not_covered", _("This category is not covered by the MoU.")))
     if mou.max_claim_amount is not None and amount is not None:

@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class DisputesConfig(AppConfig):
     name = "disputes"
     verbose_name = _("Disputes")
+
+    def ready(self):
+        from agencies import refcache
+
+        from .models import ProblemType, Remedy
+
+        # Code lists kept by agencies.refcache, like the agencies' own.
+        refcache.watch(ProblemType)
+        refcache.watch(Remedy)

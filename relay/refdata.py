@@ -1,73 +1,30 @@
-"""What every packet needs and almost never changes, kept in each process: this agency, agencies'
-pinned keys and the MoUs in force.
+"""What every packet needs and almost never changes: this agency, agencies' pinned keys and the
+MoUs in force, kept in each process by ``agencies.refcache`` (which says why that is safe).
 
 Read for every packet, these rows cost about a third of the inbox's CPU (ORM query building over
-translated tables, more than the cryptography). Keeping them is safe because:
-
-- a save or delete of an Agency, AgencyKey or MoU clears the cache of the process that made it at
-  once, and again when its transaction commits (so a read by another thread in between cannot
-  keep the old rows);
-- every other process (the other gunicorn workers, the Celery pool) drops its copy at most
-  ``REFDATA_SECONDS`` after it was read: a key revoked in the admin is refused everywhere within
-  that bound, and at once in the process that revoked it;
-- the cache is filled only outside a transaction (autocommit reads see committed rows only), so
-  rows a rolled-back transaction wrote, or a test's rolled-back fixtures, are never kept;
-- what is kept is the rows, not a decision: validity windows of keys and MoU dates are checked
-  against the packet's time on every call.
-
-Callers must treat the returned objects as read-only.
+translated tables, more than the cryptography). Callers must treat the returned objects as
+read-only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from agencies.models import Agency, AgencyKey, MoU
+from agencies.refcache import cached as _cached
+from agencies.refcache import clear
 
-REFDATA_SECONDS = 5.0
-
-_lock = threading.Lock()
-_entries: dict[tuple, tuple[float, object]] = {}
-_generation = 0
-
-
-def _cached(key: tuple, load):
-    now = time.monotonic()
-    entry = _entries.get(key)
-    if entry is not None and entry[0] > now:
-        return entry[1]
-    generation = _generation
-    value = load()
-    if not connection.in_atomic_block:
-        with _lock:
-            # Not if a change was saved while we read: our rows may predate it.
-            if generation == _generation:
-                _entries[key] = (now + REFDATA_SECONDS, value)
-    return value
-
-
-def clear() -> None:
-    global _generation
-    with _lock:
-        _generation += 1
-        _entries.clear()
-
-
-def _changed(sender, **kwargs) -> None:
-    clear()
-    transaction.on_commit(clear, robust=True)
-
-
-for _model in (Agency, AgencyKey, MoU):
-    post_save.connect(_changed, sender=_model, dispatch_uid=f"relay-refdata-{_model.__name__}")
-    post_delete.connect(_changed, sender=_model, dispatch_uid=f"relay-refdata-d-{_model.__name__}")
+__all__ = [
+    "active_mou_between",
+    "clear",
+    "own_key_row",
+    "signing_key",
+    "this_agency",
+    "valid_keys",
+]
 
 
 def this_agency() -> Agency:

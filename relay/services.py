@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
+from agencies import refcache
 from agencies.models import Agency, AgencyKey, Category, Country, DomesticBody, MoU
 from agencies.selectors import active_mou_between, scope_problems, this_agency, valid_keys
 from disputes.models import Dispute, Evidence, Message, ProblemType, Remedy, Status, TimelineEvent
@@ -973,7 +974,7 @@ def _check_dispute_scope(claims: dict, sender: Agency, here: Agency, mou: MoU) -
         here.code,
     ):
         raise PacketRefused("not_party", "the forward names other agencies")
-    category = Category.objects.filter(code=str(body.get("category", ""))).first()
+    category = refcache.by_code(Category, str(body.get("category", "")))
     purchase = body.get("purchase") if isinstance(body.get("purchase"), dict) else {}
     try:
         amount = Decimal(str(purchase.get("amount")))
@@ -1436,17 +1437,16 @@ def _create_forwarded(body: dict, sender: Agency, mou: MoU, now: dt.datetime) ->
     from disputes import services as disputes
 
     def one(model, code, what):
-        found = model.objects.filter(code=code).first()
+        found = refcache.by_code(model, code)
         if found is None:
             raise DomainError(
                 _("Unknown %(what)s %(code)s.") % {"what": what, "code": code}, code="unknown_code"
             )
         return found
 
-    problem_codes = set(body["problem_types"])
-    problems = list(ProblemType.objects.filter(code__in=problem_codes))
-    if len(problems) != len(problem_codes):
-        raise DomainError(_("Unknown problem type."), code="unknown_code")
+    problems = [
+        one(ProblemType, code, "problem type") for code in sorted(set(body["problem_types"]))
+    ]
     purchase, consumer, merchant = body["purchase"], body["consumer"], body["merchant"]
     filed_at = parse_datetime(body["filed_at"]) or now
     dispute = Dispute(

@@ -1,6 +1,6 @@
-"""The inbox keeps agencies, keys and MoUs in each process; a change made in the process applies
-to the very next packet (the test runs outside a test transaction, as the inbox runs in
-production, so the cache is really filled)."""
+"""The inbox keeps agencies, keys, MoUs and code lists in each process; a change made in the
+process applies to the very next packet (the test runs outside a test transaction, as the inbox
+runs in production, so the cache is really filled)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from django.utils import timezone
 
 from agencies.models import AgencyKey, MoU
 from agencies.services import change_mou_status, revoke_agency_key
+from disputes.models import Dispute
 from relay import refdata
 from relay.models import PacketType
 from relay.services import receive_packet
+from tests.relay.partner import forward_body
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,3 +53,28 @@ def test_a_suspended_mou_is_refused_at_once(warm):
     mou = MoU.objects.get(reference="MOU-BPKN-KCA-2021")
     change_mou_status(mou, MoU.Status.SUSPENDED, note="audit")
     assert receive_packet(ping(warm), content_type="application/jose")[2] == "no_active_mou"
+
+
+def test_a_warm_inbox_applies_a_forward_without_reading_the_code_lists(warm):
+    first = warm.packet(
+        "dispute.forward", forward_body("KCA-2026-000041"), dispute="KCA-2026-000041"
+    )
+    assert receive_packet(first, content_type="application/jose")[2] == "applied"
+    second = warm.packet("dispute.forward", forward_body(), dispute="KCA-2026-000042")
+
+    with CaptureQueriesContext(connection) as queries:
+        assert receive_packet(second, content_type="application/jose")[2] == "applied"
+
+    statements = " ".join(query["sql"] for query in queries.captured_queries)
+    for table in (
+        "agencies_category",
+        "agencies_country",
+        "disputes_remedy",
+        "disputes_problemtype",
+    ):
+        assert f'FROM "{table}"' not in statements
+    assert "agencies_exchangerate" not in statements
+    assert "agencies_mou_categories" not in statements
+    forwarded = Dispute.objects.get(reference="KCA-2026-000042")
+    assert forwarded.category.code == "clothing"
+    assert [p.code for p in forwarded.problem_types.all()] == ["non_delivery"]
