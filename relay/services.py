@@ -1114,6 +1114,10 @@ def check_body(claims: dict) -> None:
         packets.file_content(file)
 
 
+# Applied by exactly one call of disputes.services (post_message, add_document), which is
+# wrapped in transaction.atomic: a refusal inside it takes back everything it wrote.
+SINGLE_SERVICE_TYPES = frozenset({PacketType.DISPUTE_MESSAGE, PacketType.DISPUTE_DOCUMENT})
+
 # The inbox did not read the packet's dispute (a waiting packet applied later): look it up.
 UNREAD = object()
 
@@ -1122,8 +1126,11 @@ def _apply_into(
     inbound: InboundPacket, claims: dict, sender: Agency, mou: MoU, now, local=UNREAD
 ) -> None:
     """Apply in a savepoint: a refusal by the domain undoes its writes, not the inbox row."""
+    # A message or a document is one call of a service that is atomic itself: its savepoint
+    # is the packet's, and a second one around it would only cost two more statements.
+    own_savepoint = claims["type"] in SINGLE_SERVICE_TYPES
     try:
-        with transaction.atomic():
+        with contextlib.nullcontext() if own_savepoint else transaction.atomic():
             apply_claims(claims, sender, mou, now, local)
     except (DomainError, ValidationError, PacketRefused, ValueError, InvalidOperation) as error:
         # ValueError: a date or number the schema let through that the domain cannot read.
