@@ -955,10 +955,14 @@ LEAN_TYPES = frozenset({PacketType.DISPUTE_MESSAGE, PacketType.DISPUTE_DOCUMENT}
 def _check_dispute_scope(claims: dict, sender: Agency, here: Agency, mou: MoU) -> Dispute | None:
     """Refuse a dispute packet this pair may not exchange; returns the dispute if known here,
     read under its row lock (in the caller's transaction) for the services to apply to."""
-    query = Dispute.objects.select_for_update(of=("self",)).filter(reference=claims["dispute"])
+    query = (
+        Dispute.objects.select_for_update(of=("self",))
+        .filter(reference=claims["dispute"])
+        .order_by()
+    )
     if claims["type"] not in LEAN_TYPES:
         query = query.select_related("category", "desired_remedy")
-    # [:1], not first(): the reference is unique, and first() would sort.
+    # Unsorted, and [:1], not first(): the reference is unique.
     local = next(iter(query[:1]), None)
     if local is not None:
         parties = {local.home_agency_id, local.partner_agency_id}
