@@ -1045,16 +1045,13 @@ def _place(signed, claims, sender, mou, here, now, context, signing_key):
     # needed beyond the highest sequence number stored: a packet stored before carries the seq
     # it was stored with (it is signed), and no packet holds that seq yet. (The same pid sent
     # again with another seq would be a sender's bug; the pid's unique index refuses it.)
-    earlier = []
+    earlier: list[tuple] = []
     if stream is None or claims["seq"] <= stream.highest_seq:
         seen = Q(pid=claims["pid"])
         if stream is not None:
             seen |= Q(sender=sender, dispute_reference=claims["dispute"], seq=claims["seq"])
-        earlier = list(
-            InboundPacket.objects.filter(seen).values_list("pid", "http_status", "receipt", "code")[
-                :2
-            ]
-        )
+        seen_before = InboundPacket.objects.filter(seen).order_by()
+        earlier = list(seen_before.values_list("pid", "http_status", "receipt", "code")[:2])
     for pid, http_status, receipt, code in earlier:
         if pid == claims["pid"]:
             return http_status, receipt, code

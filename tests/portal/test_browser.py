@@ -3,11 +3,9 @@ real Celery worker sending the emails. Screenshots go to test-artifacts/screensh
 
 from __future__ import annotations
 
-import os
 import re
 import time
 
-import pytest
 from django.conf import settings
 from django.core import mail
 from django.utils import translation
@@ -15,37 +13,6 @@ from django.utils import translation
 from disputes import services
 from disputes.models import Dispute, Status
 from tests.portal.conftest import EXE, PDF, PNG
-
-
-def _broker_key_prefix(app, prefix: str) -> None:
-    app.conf.broker_transport_options = {
-        **app.conf.broker_transport_options,
-        "global_keyprefix": prefix,
-    }
-    # The app caches its pools; kombu keeps one per set of transport options, so after this the
-    # producers use connections with the new prefix (and the old ones stay usable for later).
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def celery_worker(transactional_db):
-    """A real Celery worker in this process, on a queue of its own.
-
-    The broker is shared (by every test run on this machine, and in CI by the services): a key
-    prefix for this run keeps other workers from taking our emails, and ours from taking theirs.
-    """
-    from celery.contrib.testing.worker import start_worker
-
-    from odr.celery import app
-
-    saved = app.conf.broker_transport_options["global_keyprefix"]
-    _broker_key_prefix(app, f"{saved}portal-test-{os.getpid()}:")
-    try:
-        with start_worker(app, perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30):
-            yield
-    finally:
-        _broker_key_prefix(app, saved)
 
 
 def wait_for_email(to: str, contains: str, timeout: float = 30.0):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+import time
 
 import pytest
 from django.conf import settings
@@ -298,3 +299,23 @@ def test_the_sweep_wakes_the_sender_only_when_an_email_is_due(
     assert tasks.send_pending_notifications.run() == 1
     assert len(mail.outbox) == 1
     assert tasks.send_pending_notifications.run() == 0  # nothing due any more
+
+
+def test_a_burst_of_changes_reaches_the_consumer_together_after_the_batch_window(
+    seeded, caseworker, celery_worker, recording_mail, settings
+):
+    settings.ODR_EMAIL_BATCH_SECONDS = 1
+    actor = services.Actor.caseworker(caseworker)
+    dispute = file_dispute()  # each of these commits owes the consumer an email
+    services.start_review(dispute, actor=actor)
+    services.post_message(dispute, actor=actor, body="We are on it.", language="en")
+
+    deadline = timezone.now() + dt.timedelta(seconds=30)
+    while Notification.objects.filter(sent_at__isnull=True).exists():
+        assert timezone.now() < deadline, "the emails were not sent within 30 s"
+        time.sleep(0.05)  # polling the database for the worker's result
+
+    # One sender run, woken by the first commit, sent all three over one connection.
+    assert len(recording_mail.sent) == 3
+    assert len(recording_mail.opened) == 1
+    assert len(set(Notification.objects.values_list("sent_at", flat=True))) == 1
