@@ -5,10 +5,12 @@
     .venv/bin/python bench/relay.py --disputes 50 --messages 200 --profile var/bench/profile.txt
 
 BPKN and KCA each get a fresh PostgreSQL database (created on the server given by --postgres and
-dropped afterwards) and share the Redis given by --redis under unique key prefixes. BPKN
-forwards N disputes to KCA and then posts M messages on them; each is one case packet. Without
---rate the packets are produced as fast as one process can write them; with --rate R they are
-offered at R packets per second.
+dropped afterwards) and share the Redis given by --redis under unique key prefixes. At BPKN,
+--producers processes (2) each file their share of N disputes, then all at once forward them to
+KCA and post their share of M messages on them; each is one case packet. Without --rate the
+packets are produced as fast as the producers can write them; with --rate R they are offered at
+R packets per second in all. The CPU figures start after the filing (and its emails) and end
+when every packet is receipted and every email the packets owe the consumer is sent.
 
 For every packet, latency is outbox commit (``created_at`` of BPKN's outbound row) to the moment
 KCA applied it and signed its receipt (``applied_at`` of KCA's inbound row; the receipt's own
@@ -44,7 +46,7 @@ from odr.cluster import LocalCluster, Node, wait_for
 ROOT = Path(__file__).resolve().parent.parent
 
 GENERATE = """
-import datetime as dt, json, os, time
+import datetime as dt, json, os, pathlib, time
 from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -52,7 +54,6 @@ from agencies.models import Category, Country
 from disputes import services
 from disputes.models import ProblemType, Remedy
 
-import pathlib
 N, M, RATE, BARRIER = {n}, {m}, {rate}, {barrier!r}
 actor = services.Actor.caseworker(get_user_model().objects.get(username="budi"))
 fields = dict(
@@ -251,6 +252,7 @@ class Producers(contextlib.AbstractContextManager):
     def __init__(self, node: Node, barrier: Path, count: int, disputes: int, messages: int, rate):
         self.barrier = barrier
         self.processes = []
+        self.logs = []
         for index in range(count):
             share = GENERATE.format(
                 n=disputes // count + (index < disputes % count),
@@ -258,13 +260,14 @@ class Producers(contextlib.AbstractContextManager):
                 rate=rate / count,
                 barrier=str(barrier),
             )
+            self.logs.append((barrier / f"producer-{index}.log").open("w"))
             self.processes.append(
                 subprocess.Popen(
                     [sys.executable, "manage.py", "shell", "--no-imports", "-c", share],
                     cwd=ROOT,
                     env=node.env,
                     stdout=subprocess.PIPE,
-                    stderr=(barrier / f"producer-{index}.log").open("w"),
+                    stderr=self.logs[-1],
                     text=True,
                 )
             )
@@ -297,6 +300,10 @@ class Producers(contextlib.AbstractContextManager):
             if process.poll() is None:
                 process.kill()
                 process.wait()
+            if process.stdout:
+                process.stdout.close()
+        for log_file in self.logs:
+            log_file.close()
 
 
 def percentile(values: list[float], fraction: float) -> float:
