@@ -245,6 +245,16 @@ def database_cpu_seconds(nodes: list[Node]) -> dict[int, float]:
     return used
 
 
+def wait_for_emails(database, what: str) -> None:
+    """Until every consumer email of the node is sent."""
+    wait_for(
+        lambda: not database.execute(UNSENT_EMAILS_SQL).fetchone()[0],
+        timeout=600,
+        interval=0.2,
+        what=what,
+    )
+
+
 class Producers(contextlib.AbstractContextManager):
     """K processes at BPKN, each filing its share of the disputes, then all writing their
     packets at once (forwards, then messages) from the moment the benchmark says go."""
@@ -391,12 +401,7 @@ def main() -> int:
         )
         producers.wait_ready()
         # Their filing receipts and "under review" emails are not part of the measurement.
-        wait_for(
-            lambda: not bpkn_db.execute(UNSENT_EMAILS_SQL).fetchone()[0],
-            timeout=600,
-            interval=0.2,
-            what="the filing emails",
-        )
+        wait_for_emails(bpkn_db, "the filing emails")
         sampler = RssSampler([bpkn, kca])
         sampler.start()
         load_before = round(psutil.getloadavg()[0], 1)
@@ -418,12 +423,7 @@ def main() -> int:
         final = wait_for(all_acknowledged, timeout=1800, interval=0.5, what="all receipts")
         # The consumer emails the messages owe go out in batches, a little later: the CPU
         # figures count them too.
-        wait_for(
-            lambda: not bpkn_db.execute(UNSENT_EMAILS_SQL).fetchone()[0],
-            timeout=600,
-            interval=0.2,
-            what="the consumer emails",
-        )
+        wait_for_emails(bpkn_db, "the consumer emails")
         cpu_after = server_cpu_seconds([bpkn, kca])
         cpu_by_process = {
             name: used - cpu_before.get(name, 0.0) for name, used in cpu_after.items()

@@ -156,14 +156,15 @@ def current_key(use: str, at: dt.datetime | None = None) -> OKPKey:
     """The newest valid key of this node for a use, whose private half we hold."""
     from .refdata import this_agency, valid_keys
 
-    valid = valid_keys(this_agency(), use, at)
+    valid = sorted(
+        valid_keys(this_agency(), use, at), key=lambda key: (key.not_before, key.pk), reverse=True
+    )
     held = private_keys()
-    if any(key.kid not in held for key in valid):
-        held = private_keys(fresh=True)  # written by another process since (a rotation)
-    candidates = [key for key in valid if key.kid in held]
-    if not candidates:
+    if valid and valid[0].kid not in held:
+        held = private_keys(fresh=True)  # the newest key, written by another process (rotation)
+    newest = next((key for key in valid if key.kid in held), None)
+    if newest is None:
         raise KeyUnavailable(f"{settings.ODR_NODE} has no valid private {use} key")
-    newest = max(candidates, key=lambda key: (key.not_before, key.pk))
     return held[newest.kid]
 
 

@@ -947,9 +947,10 @@ def _check_time(claims: dict, now: dt.datetime) -> None:
         raise PacketRefused("issued_in_future", f"issued at {packets.from_epoch(claims['iat'])}")
 
 
-# Packets whose services never look at the dispute's category or remedy: the most frequent
-# ones, read without joining those translated tables.
-LEAN_TYPES = frozenset({PacketType.DISPUTE_MESSAGE, PacketType.DISPUTE_DOCUMENT})
+# The most frequent packets: each is applied by exactly one call of disputes.services
+# (post_message, add_document), which is wrapped in transaction.atomic (a refusal inside it
+# takes back everything it wrote) and never looks at the dispute's category or remedy.
+SINGLE_SERVICE_TYPES = frozenset({PacketType.DISPUTE_MESSAGE, PacketType.DISPUTE_DOCUMENT})
 
 
 def _check_dispute_scope(claims: dict, sender: Agency, here: Agency, mou: MoU) -> Dispute | None:
@@ -960,7 +961,7 @@ def _check_dispute_scope(claims: dict, sender: Agency, here: Agency, mou: MoU) -
         .filter(reference=claims["dispute"])
         .order_by()
     )
-    if claims["type"] not in LEAN_TYPES:
+    if claims["type"] not in SINGLE_SERVICE_TYPES:
         query = query.select_related("category", "desired_remedy")
     # Unsorted, and [:1], not first(): the reference is unique.
     local = next(iter(query[:1]), None)
@@ -1114,10 +1115,6 @@ def check_body(claims: dict) -> None:
     for file in files:
         packets.file_content(file)
 
-
-# Applied by exactly one call of disputes.services (post_message, add_document), which is
-# wrapped in transaction.atomic: a refusal inside it takes back everything it wrote.
-SINGLE_SERVICE_TYPES = frozenset({PacketType.DISPUTE_MESSAGE, PacketType.DISPUTE_DOCUMENT})
 
 # The inbox did not read the packet's dispute (a waiting packet applied later): look it up.
 UNREAD = object()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-import time
 
 import pytest
 from django.conf import settings
@@ -19,6 +18,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from disputes import services
+from odr.cluster import wait_for
 from portal import tasks
 from portal.mailer import MAX_ATTEMPTS, send_due_notifications
 from portal.models import Notification
@@ -310,10 +310,8 @@ def test_a_burst_of_changes_reaches_the_consumer_together_after_the_batch_window
     services.start_review(dispute, actor=actor)
     services.post_message(dispute, actor=actor, body="We are on it.", language="en")
 
-    deadline = timezone.now() + dt.timedelta(seconds=30)
-    while Notification.objects.filter(sent_at__isnull=True).exists():
-        assert timezone.now() < deadline, "the emails were not sent within 30 s"
-        time.sleep(0.05)  # polling the database for the worker's result
+    unsent = Notification.objects.filter(sent_at__isnull=True)
+    wait_for(lambda: not unsent.exists(), timeout=30, interval=0.05, what="the emails")
 
     # One sender run, woken by the first commit, sent all three over one connection.
     assert len(recording_mail.sent) == 3
