@@ -115,6 +115,28 @@ def newest_rate(currency: str) -> ExchangeRate | None:
     )
 
 
+def agencies_in(country_id: str) -> list[Agency]:
+    """The agencies of a country, by code."""
+    return cached(
+        ("agencies-in", country_id),
+        lambda: list(Agency.objects.filter(country_id=country_id).order_by("code")),
+    )
+
+
+def active_mous(first_id: int, second_id: int) -> list[MoU]:
+    """The active MoUs between two agencies (in force or not on a given day), with both
+    agencies and their countries."""
+    low, high = sorted((first_id, second_id))
+    return cached(
+        ("mous", low, high),
+        lambda: list(
+            MoU.objects.filter(agency_a_id=low, agency_b_id=high, status=MoU.Status.ACTIVE)
+            .select_related("agency_a__country", "agency_b__country")
+            .order_by("pk")
+        ),
+    )
+
+
 def mou_category_ids(mou: MoU) -> frozenset[int]:
     """The categories an MoU covers (empty: all)."""
     return cached(

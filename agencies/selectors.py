@@ -88,14 +88,27 @@ def active_mou_between(first: Agency, second: Agency, on: dt.date | None = None)
     )
 
 
+def mou_in_force(first: Agency, second: Agency, on: dt.date | None = None) -> MoU | None:
+    """As ``active_mou_between``, from the rows this process keeps for a few seconds
+    (``agencies.refcache``): for the decisions made on every packet and every forward."""
+    on = on or timezone.now().date()
+    for mou in refcache.active_mous(first.pk, second.pk):
+        if (mou.effective_from is None or mou.effective_from <= on) and (
+            mou.effective_until is None or mou.effective_until >= on
+        ):
+            return mou
+    return None
+
+
 def partner_agency_for_country(home: Agency, country: Country) -> Agency | None:
     """The agency in the merchant's country that the home agency works with, if any."""
-    return (
-        Agency.objects.filter(country=country)
-        .exclude(pk=home.pk)
-        .exclude(status=Agency.Status.SUSPENDED)
-        .order_by("code")
-        .first()
+    return next(
+        (
+            agency
+            for agency in refcache.agencies_in(country.pk)
+            if agency.pk != home.pk and agency.status != Agency.Status.SUSPENDED
+        ),
+        None,
     )
 
 
@@ -103,10 +116,12 @@ def partner_and_mou(home: Agency, merchant_country: Country) -> tuple[Agency | N
     """The partner agency in the merchant's country and the MoU in force with it, if any.
 
     The one rule for where a claim would go: forwarding, the caseworker's forwarding check, the
-    portal's and the API's coverage answers all call this.
+    portal's and the API's coverage answers all call this. Read from the reference rows this
+    process keeps (``agencies.refcache``): an MoU suspended in another process is seen here
+    within its few seconds, and the partner refuses what is sent under it meanwhile.
     """
     partner = partner_agency_for_country(home, merchant_country)
-    return partner, active_mou_between(home, partner) if partner else None
+    return partner, mou_in_force(home, partner) if partner else None
 
 
 def valid_keys(agency: Agency, use: str, at: dt.datetime | None = None) -> list[AgencyKey]:

@@ -588,13 +588,14 @@ def forward_dispute(dispute: Dispute, *, actor: Actor, mou: MoU | None = None) -
             code=problems[0][0],
             details={"problems": [code for code, _message in problems]},
         )
-    return _apply_transition(
-        dispute,
-        "forward",
-        actor,
-        data={"mou": mou.reference, "partner": mou.partner_of(dispute.home_agency).code},
-        updates={"mou": mou, "partner_agency": mou.partner_of(dispute.home_agency)},
-    )
+    with holding_lock(dispute):
+        return _apply_transition(
+            dispute,
+            "forward",
+            actor,
+            data={"mou": mou.reference, "partner": mou.partner_of(dispute.home_agency).code},
+            updates={"mou": mou, "partner_agency": mou.partner_of(dispute.home_agency)},
+        )
 
 
 @transaction.atomic
@@ -670,13 +671,14 @@ def accept_settlement(dispute: Dispute, *, actor: Actor) -> Dispute:
         raise IllegalTransition(
             _("There is no settlement proposal to accept."), code="no_settlement_proposal"
         )
-    return _apply_transition(
-        locked,
-        "accept_settlement",
-        actor,
-        text=locked.settlement_proposal,
-        updates={"outcome_summary": locked.settlement_proposal},
-    )
+    with holding_lock(locked):
+        return _apply_transition(
+            locked,
+            "accept_settlement",
+            actor,
+            text=locked.settlement_proposal,
+            updates={"outcome_summary": locked.settlement_proposal},
+        )
 
 
 @transaction.atomic

@@ -16,6 +16,7 @@ from django.utils import timezone
 from agencies.models import Agency, AgencyKey, MoU
 from agencies.refcache import cached as _cached
 from agencies.refcache import clear
+from agencies.selectors import mou_in_force
 
 __all__ = [
     "active_mou_between",
@@ -70,19 +71,4 @@ def signing_key(kid: str) -> AgencyKey | None:
 
 def active_mou_between(first: Agency, second: Agency, on: dt.date | None = None) -> MoU | None:
     """As ``agencies.selectors.active_mou_between``: the MoU in force between two agencies."""
-    on = on or timezone.now().date()
-    low, high = sorted((first.pk, second.pk))
-    active = _cached(
-        ("mous", low, high),
-        lambda: list(
-            MoU.objects.filter(agency_a_id=low, agency_b_id=high, status=MoU.Status.ACTIVE)
-            .select_related("agency_a__country", "agency_b__country")
-            .order_by("pk")
-        ),
-    )
-    for mou in active:
-        if (mou.effective_from is None or mou.effective_from <= on) and (
-            mou.effective_until is None or mou.effective_until >= on
-        ):
-            return mou
-    return None
+    return mou_in_force(first, second, on)

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
@@ -260,9 +260,15 @@ def queue_packet(
     now = now or timezone.now()
     seq = None
     if dispute is not None:
-        last = OutboundPacket.objects.filter(
-            dispute_reference=dispute.reference, recipient=recipient
-        ).aggregate(last=Max("seq"))["last"]
+        # A plain statement: one per packet written, and the ORM's aggregate query cost more
+        # CPU to build than the database's answer.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT MAX(seq) FROM relay_outboundpacket"
+                " WHERE dispute_reference = %s AND recipient_id = %s",
+                [dispute.reference, recipient.pk],
+            )
+            (last,) = cursor.fetchone()
         seq = (last or 0) + 1
     packet = OutboundPacket.objects.create(
         lane=delivery_lane(dispute.reference if dispute else ""),
