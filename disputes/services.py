@@ -279,6 +279,24 @@ def holding_lock(dispute: Dispute) -> Iterator[Dispute]:
         _held_lock.reset(token)
 
 
+# Hand-written: every message and document, written here or applied from a partner's packet,
+# reads its dispute's row this way, and building the ORM's query for the row's 40 columns cost
+# more CPU than the database's answer (about 40% of the whole read).
+_ROW_BY_PK = "SELECT * FROM disputes_dispute WHERE id = %s"
+_ROW_BY_REFERENCE = "SELECT * FROM disputes_dispute WHERE reference = %s"
+
+
+def lock_dispute_row(*, pk: int | None = None, reference: str | None = None) -> Dispute | None:
+    """The dispute's own row (no related rows), read under its row lock until the transaction
+    ends; None if there is no such dispute."""
+    if (pk is None) == (reference is None):
+        raise TypeError("give pk or reference")
+    sql, value = (_ROW_BY_PK, pk) if pk is not None else (_ROW_BY_REFERENCE, reference)
+    if connection.features.has_select_for_update:  # not SQLite, which locks the whole database
+        sql += " FOR UPDATE"
+    return next(iter(Dispute.objects.raw(sql, [value])), None)
+
+
 def _locked(dispute: Dispute) -> Dispute:
     """The dispute's row, read again under a lock, with its agencies, MoU, category and remedy.
 
@@ -300,8 +318,13 @@ def _locked(dispute: Dispute) -> Dispute:
         f"{name}__country" if name in ("home_agency", "partner_agency") else name
         for name in missing
     ]
-    query = Dispute.objects.select_for_update(of=("self",))
-    locked = (query.select_related(*related) if related else query).get(pk=dispute.pk)
+    if related:
+        query = Dispute.objects.select_for_update(of=("self",)).select_related(*related)
+        locked = query.get(pk=dispute.pk)
+    else:
+        locked = lock_dispute_row(pk=dispute.pk)
+        if locked is None:
+            raise Dispute.DoesNotExist(f"no dispute {dispute.pk}")
     for name, value in held.items():
         field = Dispute._meta.get_field(name)
         # One that changed since the caller read it is loaded from the database when used.

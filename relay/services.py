@@ -962,15 +962,19 @@ SINGLE_SERVICE_TYPES = frozenset({PacketType.DISPUTE_MESSAGE, PacketType.DISPUTE
 def _check_dispute_scope(claims: dict, sender: Agency, here: Agency, mou: MoU) -> Dispute | None:
     """Refuse a dispute packet this pair may not exchange; returns the dispute if known here,
     read under its row lock (in the caller's transaction) for the services to apply to."""
-    query = (
-        Dispute.objects.select_for_update(of=("self",))
-        .filter(reference=claims["dispute"])
-        .order_by()
-    )
-    if claims["type"] not in SINGLE_SERVICE_TYPES:
-        query = query.select_related("category", "desired_remedy")
-    # Unsorted, and [:1], not first(): the reference is unique.
-    local = next(iter(query[:1]), None)
+    from disputes.services import lock_dispute_row
+
+    if claims["type"] in SINGLE_SERVICE_TYPES:
+        local = lock_dispute_row(reference=claims["dispute"])
+    else:
+        query = (
+            Dispute.objects.select_for_update(of=("self",))
+            .select_related("category", "desired_remedy")
+            .filter(reference=claims["dispute"])
+            .order_by()
+        )
+        # Unsorted, and [:1], not first(): the reference is unique.
+        local = next(iter(query[:1]), None)
     if local is not None:
         parties = {local.home_agency_id, local.partner_agency_id}
         if parties != {sender.pk, here.pk} or local.mou_id != mou.pk:
