@@ -1,7 +1,9 @@
 """Consumer emails: rendering, and the batch sender that sends every due Notification row.
 
 One sender run claims up to a batch of due rows, renders them with what they share read once
-(this agency), sends them over one mail connection and records the sent rows in one UPDATE. A
+(this agency), sends them over one mail connection and records the sent rows in one UPDATE.
+The news of one dispute that waited together (messages, documents, status changes: the sender
+starts ODR_EMAIL_BATCH_SECONDS after the first of them) goes out as one email listing each. A
 row that fails is tried again later with exponential backoff. The row lock and ``sent_at`` keep
 an email from being sent twice (see ``send_due_notifications`` for the one exception: a crash
 between sending and commit).
@@ -59,19 +61,61 @@ def email_context(dispute: Dispute, agency: Agency | None = None) -> dict:
     }
 
 
-def notification_message(notification: Notification, agency: Agency) -> EmailMessage:
-    """The email of one notification, in its language, about the dispute as it is now."""
-    dispute = notification.dispute
-    context = email_context(dispute, agency) | {
-        "notification": notification,
-        "event": notification.event,
-        "kind": notification.kind,
+# News that waited in the same batch goes to the consumer as one email per dispute. Not a
+# filing receipt or a settlement proposal: each has its own subject, which the consumer must see.
+DIGESTED_KINDS = frozenset(
+    {
+        Notification.Kind.MESSAGE,
+        Notification.Kind.DOCUMENT,
+        Notification.Kind.STATUS_CHANGED,
+        Notification.Kind.UPDATE,
     }
-    with translation.override(notification.language):
+)
+
+
+def notification_message(notifications: list[Notification], agency: Agency) -> EmailMessage:
+    """One email of one or more notifications of one dispute (oldest first), in their
+    language, about the dispute as it is now."""
+    first = notifications[0]
+    dispute = first.dispute
+    context = email_context(dispute, agency) | {
+        "notification": first,
+        "event": first.event,
+        "kind": first.kind,
+        "items": _items(notifications),
+        "count": len(notifications),
+    }
+    with translation.override(first.language):
         context["plain_status"] = plain_status(dispute)
         context["status"] = dispute.get_status_display()
-    subject, body = render_email("notification", context, notification.language)
-    return EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [notification.email])
+    subject, body = render_email("notification", context, first.language)
+    return EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [first.email])
+
+
+def _items(notifications: list[Notification]) -> list[dict]:
+    """What the email says of each notification. The current status is explained in words once,
+    under the last status change."""
+    last_status_change = max(
+        (i for i, n in enumerate(notifications) if n.kind == Notification.Kind.STATUS_CHANGED),
+        default=None,
+    )
+    return [
+        {"kind": n.kind, "event": n.event, "explains_status": i == last_status_change}
+        for i, n in enumerate(notifications)
+    ]
+
+
+def emails_of(batch: list[Notification]) -> list[list[Notification]]:
+    """The batch's rows grouped into emails: the digestible news of a dispute to one address,
+    in one language, together; every other row alone. In the order of each email's first row."""
+    emails: dict[tuple, list[Notification]] = {}
+    for notification in batch:
+        if notification.kind in DIGESTED_KINDS:
+            key = ("digest", notification.dispute_id, notification.email, notification.language)
+        else:
+            key = ("alone", notification.pk)
+        emails.setdefault(key, []).append(notification)
+    return list(emails.values())
 
 
 def due_notifications(now: dt.datetime | None = None) -> QuerySet[Notification]:
@@ -106,7 +150,8 @@ def _close(mail: BaseEmailBackend) -> None:
 
 
 def _send(batch: list[Notification]) -> tuple[list[int], dict[Notification, Exception]]:
-    """Send each row's email over one connection; returns the sent ids and the failed rows."""
+    """Send the batch's emails over one connection; returns the sent ids and the failed rows
+    (every row of an email that failed)."""
     sent: list[int] = []
     failed: dict[Notification, Exception] = {}
     agency = this_agency()
@@ -115,29 +160,31 @@ def _send(batch: list[Notification]) -> tuple[list[int], dict[Notification, Exce
         mail.open()
     except Exception as error:
         return sent, dict.fromkeys(batch, error)
+    emails = emails_of(batch)
     try:
-        for position, notification in enumerate(batch):
+        for position, rows in enumerate(emails):
             try:
-                message = notification_message(notification, agency)
+                message = notification_message(rows, agency)
             except DatabaseError:
                 raise  # the transaction is broken: roll the batch back, send it again later
             except Exception as error:
-                failed[notification] = error
+                failed.update(dict.fromkeys(rows, error))
                 continue
             try:
-                # One message per call, so one refused address fails only its own row.
+                # One message per call, so one refused address fails only its own rows.
                 mail.send_messages([message])
             except Exception as error:
-                failed[notification] = error
+                failed.update(dict.fromkeys(rows, error))
                 # The server may have hung up: go on over a fresh connection.
                 _close(mail)
                 try:
                     mail.open()
                 except Exception as error:
-                    failed.update(dict.fromkeys(batch[position + 1 :], error))
+                    for later in emails[position + 1 :]:
+                        failed.update(dict.fromkeys(later, error))
                     break
             else:
-                sent.append(notification.pk)
+                sent.extend(notification.pk for notification in rows)
     finally:
         _close(mail)
     return sent, failed

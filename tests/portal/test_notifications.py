@@ -51,15 +51,18 @@ def test_events_that_concern_the_consumer_are_emailed_and_their_own_are_not(
     assert kinds == ["filing_receipt", "status_changed", "message", "document"]
 
     send_all()
-    assert len(mail.outbox) == 4
-    receipt, status, message, document = mail.outbox
+    # The receipt alone; the news that waited together in one email.
+    assert len(mail.outbox) == 2
+    receipt, news = mail.outbox
     assert all(email.to == ["dewi@example.id"] for email in mail.outbox)
     assert all(dispute.reference in email.subject for email in mail.outbox)
-    assert "under_review" not in status.body  # the status in words, not its code
-    assert "We are on it." in message.body and "Internal" not in "".join(
+    assert "3" in news.subject
+    assert "검토 중" in news.body and "under_review" not in news.body  # the status in words
+    assert "We are on it." in news.body and "Internal" not in "".join(
         email.body for email in mail.outbox
     )
-    assert "letter.pdf" in document.body
+    assert "letter.pdf" in news.body
+    assert news.body.index("We are on it.") < news.body.index("letter.pdf")  # oldest first
     # Rendered in the consumer's preferred language (Korean), whatever the sender's language.
     assert "인도네시아 국가소비자보호원" in receipt.body  # the agency's Korean name
     assert "National Consumer Protection Agency" not in receipt.body
@@ -85,12 +88,12 @@ def test_one_sender_run_sends_every_due_email_once_over_one_connection_in_each_l
 
     assert send_due_notifications() == 6
     assert len(recording_mail.opened) == 1  # one connection for the whole batch
-    assert len(mail.outbox) == 6
+    assert len(mail.outbox) == 4  # to each consumer: the receipt, then the news together
     by_address = {
         address: [email for email in mail.outbox if email.to == [address]]
         for address in ("minji@example.kr", "dewi@example.id")
     }
-    assert all(len(emails) == 3 for emails in by_address.values())
+    assert all(len(emails) == 2 for emails in by_address.values())
     assert all(
         email.body.startswith("Dewi Lestari 님께") for email in by_address["minji@example.kr"]
     )
@@ -108,7 +111,35 @@ def test_one_sender_run_sends_every_due_email_once_over_one_connection_in_each_l
 
     # Nothing is due any more: a second run sends nothing and opens no connection.
     assert send_due_notifications() == 0
-    assert len(mail.outbox) == 6 and len(recording_mail.opened) == 1
+    assert len(mail.outbox) == 4 and len(recording_mail.opened) == 1
+
+
+def test_news_that_waited_together_goes_out_as_one_email_per_dispute_and_fails_together(
+    seeded, caseworker, recording_mail
+):
+    actor = services.Actor.caseworker(caseworker)
+    gone = file_dispute(consumer_email="gone@example.id", consumer_language="en")
+    kept = file_dispute(consumer_email="dewi@example.id", consumer_language="en")
+    assert send_due_notifications() == 2  # the receipts
+    recording_mail.refuse.add("gone@example.id")
+    for dispute in (gone, kept):
+        services.start_review(dispute, actor=actor)
+        services.post_message(dispute, actor=actor, body="First question", language="en")
+        services.post_message(dispute, actor=actor, body="Second question", language="en")
+
+    assert send_due_notifications() == 6
+    [news] = [email for email in mail.outbox if email.to == ["dewi@example.id"]][1:]
+    assert news.subject == f"{kept.reference}: 3 updates about your dispute"
+    assert news.body.index("Under review") < news.body.index("First question")
+    assert news.body.index("First question") < news.body.index("Second question")
+    assert news.body.count("/track/") == 1
+    # The refused email's three rows all wait for their retry; the other three are sent.
+    assert set(
+        Notification.objects.filter(dispute=gone, sent_at__isnull=True).values_list(
+            "kind", "attempts"
+        )
+    ) == {("status_changed", 1), ("message", 1)}
+    assert not Notification.objects.filter(dispute=kept, sent_at__isnull=True).exists()
 
 
 def test_a_batch_costs_the_same_few_queries_however_many_emails_it_sends(seeded, caseworker):
@@ -249,8 +280,9 @@ def test_two_senders_at_once_never_send_a_notification_twice(seeded, caseworker,
 
     assert errors == []
     assert sum(attempted) == expected
-    assert len(recording_mail.sent) == expected
-    assert len(set(recording_mail.sent)) == expected  # every email different: none sent twice
+    # Each batch's messages went out together: every message is in exactly one email.
+    bodies = "".join(body for _to, _subject, body in recording_mail.sent)
+    assert all(bodies.count(f"\nMessage {k}\n") == 1 for k in range(40))
     assert not Notification.objects.filter(sent_at__isnull=True).exists()
     assert set(Notification.objects.values_list("attempts", flat=True)) == {1}
     if connection.vendor == "postgresql":
@@ -278,7 +310,8 @@ def test_a_commit_wakes_one_sender_and_a_busy_sender_is_not_woken_again(
     tasks.unmark_queued()
     with django_capture_on_commit_callbacks(execute=True):
         services.post_message(dispute, actor=actor, body="We are on it.", language="en")
-    assert len(mail.outbox) == 3  # the sender sends whatever is due: both waiting emails
+    # The sender sends whatever is due: the status change that waited, with the message.
+    assert len(mail.outbox) == 2 and "We are on it." in mail.outbox[1].body
     assert not Notification.objects.filter(sent_at__isnull=True).exists()
 
 
@@ -313,7 +346,8 @@ def test_a_burst_of_changes_reaches_the_consumer_together_after_the_batch_window
     unsent = Notification.objects.filter(sent_at__isnull=True)
     wait_for(lambda: not unsent.exists(), timeout=30, interval=0.05, what="the emails")
 
-    # One sender run, woken by the first commit, sent all three over one connection.
-    assert len(recording_mail.sent) == 3
+    # One sender run, woken by the first commit, sent all three over one connection: the
+    # receipt, and the status change with the message in one email.
+    assert len(recording_mail.sent) == 2
     assert len(recording_mail.opened) == 1
     assert len(set(Notification.objects.values_list("sent_at", flat=True))) == 1
