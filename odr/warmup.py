@@ -23,6 +23,7 @@ def warm_up() -> None:
     get_resolver().url_patterns  # noqa: B018  (imports every URLconf and view)
     for name in (*packets.PACKET_TYPES, "envelope", "receipt"):
         packets.schema_validator(name)
+        packets.fast_validator(name)
     for template in ("notification", "notification_subject"):
         get_template(f"portal/email/{template}.txt")
     logger.debug("warmed up")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
+import jsonschema_rs
 from joserfc import jwe, jws
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
@@ -124,18 +125,42 @@ def from_epoch(value: int) -> dt.datetime:
 # --- schemas ----------------------------------------------------------------------------------
 
 
+def _schema(name: str) -> dict:
+    return json.loads((SCHEMAS_DIR / f"{name}.v1.json").read_text())
+
+
 @functools.cache
 def schema_validator(name: str) -> jsonschema.Draft202012Validator:
-    schema = json.loads((SCHEMAS_DIR / f"{name}.v1.json").read_text())
+    """The reference implementation: it explains a value the fast check refused."""
+    schema = _schema(name)
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(
         schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )
 
 
+@functools.cache
+def fast_validator(name: str):
+    """The check of every packet and receipt: jsonschema-rs, compiled once per process, about
+    twenty times faster than walking the schema in Python."""
+    return jsonschema_rs.validator_for(_schema(name), validate_formats=True)
+
+
 def schema_errors(name: str, value) -> list[str]:
+    """Why ``value`` does not match the named schema, one line per problem; empty if it does."""
+    fast = fast_validator(name)
+    if fast.is_valid(value):
+        return []
     errors = sorted(schema_validator(name).iter_errors(value), key=lambda e: list(e.path))
-    return [f"{'/'.join(map(str, error.path)) or '(root)'}: {error.message}" for error in errors]
+    if not errors:
+        # The two implementations read a format differently: the stricter one's reasons stand.
+        errors = list(fast.iter_errors(value))
+    return [f"{_where(error)}: {error.message}" for error in errors]
+
+
+def _where(error) -> str:
+    path = error.path if hasattr(error, "path") else error.instance_path
+    return "/".join(map(str, path)) or "(root)"
 
 
 def validate_body(packet_type: str, body: dict) -> None:
