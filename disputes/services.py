@@ -860,6 +860,35 @@ def post_message(
     sent_at: dt.datetime | None = None,
 ) -> Message:
     """Post a message on the case. A relayed message keeps its uid, so it is stored only once."""
+    return write_message(
+        dispute,
+        actor=actor,
+        body=body,
+        language=language,
+        visible_to_consumer=visible_to_consumer,
+        uid=uid,
+        sent_at=sent_at,
+    )
+
+
+def write_message(
+    dispute: Dispute,
+    *,
+    actor: Actor,
+    body: str,
+    language: str,
+    visible_to_consumer: bool = True,
+    uid: str | None = None,
+    sent_at: dt.datetime | None = None,
+    uid_is_new: bool = False,
+) -> Message:
+    """``post_message`` in the caller's transaction, without a savepoint of its own.
+
+    For a caller that takes its whole transaction back when this raises: the relay's inbox,
+    which then applies the packet again through ``post_message``. ``uid_is_new`` skips the look
+    for an earlier copy of a relayed message; the unique uid refuses one, and that caller tries
+    again the careful way.
+    """
     body = _require_text(body, _("a message"))
     dispute = _locked(dispute)
     side = side_of(actor, dispute)
@@ -870,7 +899,7 @@ def post_message(
             _("This dispute is closed; it no longer takes messages."), code="dispute_closed"
         )
     # A relayed message seen before (rare): the cheap question first, the message only then.
-    if uid and Message.objects.filter(uid=uid).order_by().values_list("pk")[:1]:
+    if uid and not uid_is_new and Message.objects.filter(uid=uid).order_by().values_list("pk")[:1]:
         return Message.objects.get(uid=uid)
     author_kind = {
         "consumer": Message.Author.CONSUMER,

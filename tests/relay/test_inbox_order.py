@@ -111,3 +111,33 @@ def test_the_periodic_release_applies_what_an_interrupted_arrival_left_waiting(c
     assert apply_waiting_packets() == 1
     assert dispute.messages.filter(body="Waiting").exists()
     assert InboundPacket.objects.get(seq=2).state == "applied"
+
+
+def test_a_message_the_case_refuses_leaves_nothing_but_its_refusal(client, kca):
+    # Most messages are applied without a savepoint of their own: a refusal takes the whole
+    # packet back and places it again, so only the refused inbox row remains.
+    post(client, kca.packet("dispute.forward", forward_body(), dispute=REF, seq=1))
+    dispute = Dispute.objects.get(reference=REF)
+    events = dispute.timeline.count()
+
+    blank = post(client, kca.packet("dispute.message", message_body("   "), dispute=REF, seq=2))
+
+    assert (blank.status_code, blank.json()["code"]) == (409, "domain_rejected")
+    assert "required" in blank.json()["detail"]
+    assert InboundPacket.objects.get(seq=2).state == "refused"
+    assert dispute.messages.count() == 1 and dispute.timeline.count() == events
+    later = post(client, kca.packet("dispute.message", message_body("Third"), dispute=REF, seq=3))
+    assert later.json()["code"] == "applied"
+
+
+def test_a_message_already_here_is_accepted_and_kept_once(client, kca):
+    # The forward carried this message (a re-forward, say); its own packet comes after.
+    body = forward_body()
+    known = body["messages"][0]
+    post(client, kca.packet("dispute.forward", body, dispute=REF, seq=1))
+
+    again = post(client, kca.packet("dispute.message", known, dispute=REF, seq=2))
+
+    assert (again.status_code, again.json()["code"]) == (200, "applied")
+    assert InboundPacket.objects.get(seq=2).state == "applied"
+    assert Dispute.objects.get(reference=REF).messages.filter(uid=known["uid"]).count() == 1
