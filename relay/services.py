@@ -424,7 +424,8 @@ def _store_sealed(sealed: list[OutboundPacket]) -> None:
     if not sealed:
         return
     adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
+    # One transaction: one commit (a WAL flush) for the batch, not one per packet.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.executemany(
             "UPDATE relay_outboundpacket SET sealed = %s, sealed_sha256 = %s, issued_at = %s,"
             " expires_at = %s WHERE id = %s",
@@ -581,7 +582,8 @@ def _store_finished(answers: list) -> None:
         return
     adapt = connection.ops.adapt_datetimefield_value
     open_states = [state.value for state in _open_states()]
-    with connection.cursor() as cursor:
+    # One transaction: one commit (a WAL flush) for the batch, not one per packet.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.executemany(
             "UPDATE relay_outboundpacket SET state = %s, next_attempt_at = NULL, last_error = %s,"
             " attempts = %s, last_attempt_at = %s, receipt = %s, receipt_status = %s,"
