@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -814,9 +814,40 @@ def receive_packet(
 def receive_batch(sealed: list[str]) -> list[tuple[int, str | None, str]]:
     """Several packets from one request (protocol 5.1): each is checked, applied and receipted
     exactly as if it had come alone, in the order given, and answered in that order."""
-    return [
-        receive_packet(raw.encode("utf-8"), content_type=packets.CONTENT_TYPE) for raw in sealed
-    ]
+    raws = [raw.encode("utf-8") for raw in sealed]
+    if len(raws) > 1:
+        answers = _receive_together(raws)
+        if answers is not None:
+            return answers
+    return [receive_packet(raw, content_type=packets.CONTENT_TYPE) for raw in raws]
+
+
+def _receive_together(raws: list[bytes]) -> list[tuple[int, str | None, str]] | None:
+    """The batch's packets in one transaction: one commit, not one per packet. Each is placed
+    and answered as ``receive_packet`` would (its inbox row and domain change still commit or
+    roll back together); the receipts leave only after the commit. If any packet is refused
+    before it is placed, needs its careful second try, or meets a database error, nothing is
+    kept and None asks the caller to take the packets one by one."""
+    now = timezone.now()
+    try:
+        signing_key = node_keys.current_key("sig", now)
+    except (node_keys.KeyUnavailable, Agency.DoesNotExist):
+        return None
+    try:
+        with transaction.atomic():
+            return [
+                _receive(
+                    raw,
+                    packets.CONTENT_TYPE,
+                    now,
+                    _Context(raw_sha256=packets.sha256_hex(raw), size=len(raw)),
+                    signing_key,
+                    together=True,
+                )
+                for raw in raws
+            ]
+    except (PacketRefused, _ApplyCarefully, DatabaseError):
+        return None
 
 
 def _refusal_counter(source: str) -> str:
@@ -892,7 +923,7 @@ def _refuse_early(refusal: PacketRefused, context: _Context, signing_key, now):
     return refusal.http_status, receipt.compact, refusal.code
 
 
-def _receive(raw: bytes, content_type, now, context: _Context, signing_key):
+def _receive(raw: bytes, content_type, now, context: _Context, signing_key, *, together=False):
     # 1. size
     if context.size > settings.ODR_MAX_PACKET_BYTES:
         raise PacketRefused(
@@ -938,11 +969,17 @@ def _receive(raw: bytes, content_type, now, context: _Context, signing_key):
         raise PacketRefused("mou_mismatch", f"the MoU in force is {mou.reference}")
     # 5 (the dispute's scope) to 9 (body schema), then applied with its inbox row: in one
     # transaction, so the dispute's row is read once, under its lock
+    if together:
+        # In the batch's transaction, with no savepoint: any trouble takes the batch back.
+        with transaction.atomic(savepoint=False):
+            return _place(signed, claims, sender, mou, here, now, context, signing_key)
     try:
         try:
-            return _place(signed, claims, sender, mou, here, now, context, signing_key)
+            with transaction.atomic():
+                return _place(signed, claims, sender, mou, here, now, context, signing_key)
         except _ApplyCarefully:
-            return _place(signed, claims, sender, mou, here, now, context, signing_key, True)
+            with transaction.atomic():
+                return _place(signed, claims, sender, mou, here, now, context, signing_key, True)
     except IntegrityError:
         # A concurrent delivery of the same packet won the race: answer as a replay.
         original = InboundPacket.objects.filter(pid=claims["pid"]).first()
@@ -1051,8 +1088,8 @@ def _store_stream(stream: InboundStream) -> None:
         )
 
 
-@transaction.atomic
 def _place(signed, claims, sender, mou, here, now, context, signing_key, careful=False):
+    """Steps 5 to 9 and the packet's inbox row with its change, in the caller's transaction."""
     from disputes.services import holding_lock
 
     stream = None

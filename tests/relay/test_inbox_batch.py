@@ -64,6 +64,28 @@ def test_a_bad_packet_in_a_batch_is_refused_alone(client, kca, node):
     assert InboxRefusal.objects.get().code == "malformed"
 
 
+def test_a_packet_the_case_refuses_in_a_batch_leaves_the_others_applied(client, kca, node):
+    # A batch is applied in one transaction; a refusal inside it takes that back and the
+    # packets are placed one by one, each with the answer it would have had alone.
+    forward = kca.packet("dispute.forward", forward_body(), dispute=REF)
+    blank = kca.packet("dispute.message", message_body("   "), dispute=REF)
+    later = kca.packet("dispute.message", message_body("Any news?"), dispute=REF)
+
+    response = post_batch(client, [forward, blank, later])
+
+    codes = [result["code"] for result in response.json()["results"]]
+    assert codes == ["applied", "domain_rejected", "applied"]
+    dispute = Dispute.objects.get(reference=REF)
+    assert list(dispute.messages.order_by("pk").values_list("body", flat=True))[1:] == [
+        "Any news?"
+    ]
+    assert list(InboundPacket.objects.order_by("seq").values_list("state", flat=True)) == [
+        "applied",
+        "refused",
+        "applied",
+    ]
+
+
 @pytest.mark.parametrize(
     "body",
     ["not json", json.dumps(["a", "b"]), json.dumps({"packets": []}), json.dumps({"packets": [1]})],
