@@ -76,9 +76,7 @@ def test_a_packet_the_case_refuses_in_a_batch_leaves_the_others_applied(client, 
     codes = [result["code"] for result in response.json()["results"]]
     assert codes == ["applied", "domain_rejected", "applied"]
     dispute = Dispute.objects.get(reference=REF)
-    assert list(dispute.messages.order_by("pk").values_list("body", flat=True))[1:] == [
-        "Any news?"
-    ]
+    assert list(dispute.messages.order_by("pk").values_list("body", flat=True))[1:] == ["Any news?"]
     assert list(InboundPacket.objects.order_by("seq").values_list("state", flat=True)) == [
         "applied",
         "refused",
