@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -826,8 +826,8 @@ def _receive_together(raws: list[bytes]) -> list[tuple[int, str | None, str]] | 
     """The batch's packets in one transaction: one commit, not one per packet. Each is placed
     and answered as ``receive_packet`` would (its inbox row and domain change still commit or
     roll back together); the receipts leave only after the commit. If any packet is refused
-    before it is placed, needs its careful second try, or meets a database error, nothing is
-    kept and None asks the caller to take the packets one by one."""
+    before it is placed, needs its careful second try, or fails otherwise, nothing is kept and
+    None asks the caller to take the packets one by one."""
     now = timezone.now()
     try:
         signing_key = node_keys.current_key("sig", now)
@@ -846,7 +846,9 @@ def _receive_together(raws: list[bytes]) -> list[tuple[int, str | None, str]] | 
                 )
                 for raw in raws
             ]
-    except (PacketRefused, _ApplyCarefully, DatabaseError):
+    except Exception:
+        # Refused early, a careful second try needed, a database error, or a failure the
+        # packet-by-packet path answers (and logs) as internal_error for that packet alone.
         return None
 
 
