@@ -1,9 +1,10 @@
 """Reference rows that almost never change, kept in each process for a few seconds.
 
 Agencies, their pinned keys and MoUs (``relay.refdata``), and the code lists a case is made of
-(countries, categories, remedies, problem types), the exchange rates and the categories an MoU
-covers: every forwarded case and every packet reads them, and building those ORM queries over
-translated tables cost more CPU than the rest of the work. Keeping them is safe because:
+(countries, categories, remedies, problem types), the exchange rates, the categories an MoU
+covers and the public holidays its deadlines skip: every forwarded case and every packet reads
+them, and building those ORM queries over translated tables cost more CPU than the rest of the
+work. Keeping them is safe because:
 
 - a save or delete of one of these rows (or a change of an MoU's categories) clears the cache of
   the process that made it at once, and again when its transaction commits (so a read by
@@ -31,7 +32,7 @@ from typing import TypeVar
 from django.db import connection, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from .models import Agency, AgencyKey, Category, Country, ExchangeRate, MoU
+from .models import Agency, AgencyKey, Category, Country, ExchangeRate, MoU, PublicHoliday
 
 SECONDS = 5.0
 
@@ -95,7 +96,7 @@ def watch(model) -> None:
     post_delete.connect(_changed, sender=model, dispatch_uid=f"refcache-delete-{name}")
 
 
-for _model in (Agency, AgencyKey, MoU, Country, Category, ExchangeRate):
+for _model in (Agency, AgencyKey, MoU, Country, Category, ExchangeRate, PublicHoliday):
     watch(_model)
 m2m_changed.connect(_changed, sender=MoU.categories.through, dispatch_uid="refcache-mou-categories")
 

@@ -45,25 +45,27 @@ def this_agency_timezone() -> str:
 def working_calendar(country: Country, around: dt.date | None = None) -> WorkingCalendar:
     """The country's calendar, with holidays from a year before to two years after ``around``."""
     around = around or timezone.now().date()
-    # A plain statement: every filing and every transition needs a calendar, and building the
-    # ORM query (a join through the model's ordering, the translated queryset) cost more CPU
-    # than the database's answer. Not cached across requests: a process could not tell when
-    # another process, or a rolled-back transaction, changed the holidays.
+    first = around.replace(year=around.year - 1, month=1, day=1)
+    last = around.replace(year=around.year + 2, month=12, day=31)
+    holidays = refcache.cached(
+        ("holidays", country.pk, first, last), lambda: _holidays(country.pk, first, last)
+    )
+    return calendar_for(country.working_week, holidays)
+
+
+def _holidays(country_id: str, first: dt.date, last: dt.date) -> frozenset[dt.date]:
+    # A plain statement: building the ORM query (a join through the model's ordering, the
+    # translated queryset) cost more CPU than the database's answer.
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT date FROM agencies_publicholiday"
             " WHERE country_id = %s AND date >= %s AND date <= %s",
-            [
-                country.pk,
-                around.replace(year=around.year - 1, month=1, day=1),
-                around.replace(year=around.year + 2, month=12, day=31),
-            ],
+            [country_id, first, last],
         )
-        holidays = [
+        return frozenset(
             day if isinstance(day, dt.date) else dt.date.fromisoformat(day)
             for (day,) in cursor.fetchall()
-        ]
-    return calendar_for(country.working_week, holidays)
+        )
 
 
 def agency_calendar(agency: Agency, around: dt.date | None = None) -> WorkingCalendar:

@@ -1008,7 +1008,8 @@ def _check_dispute_scope(claims: dict, sender: Agency, here: Agency, mou: MoU) -
     read under its row lock (in the caller's transaction) for the services to apply to."""
     from disputes.services import lock_dispute_row
 
-    if claims["type"] in SINGLE_SERVICE_TYPES:
+    if claims["type"] in SINGLE_SERVICE_TYPES or claims["type"] == PacketType.DISPUTE_FORWARD:
+        # A forward almost always brings a dispute new here: no joins for a row that is not.
         local = lock_dispute_row(reference=claims["dispute"])
     else:
         query = (
@@ -1184,6 +1185,9 @@ def check_body(claims: dict) -> None:
 UNREAD = object()
 
 
+FAST_TYPES = frozenset({PacketType.DISPUTE_MESSAGE, PacketType.DISPUTE_FORWARD})
+
+
 class _ApplyCarefully(Exception):
     """Applying a message without a savepoint failed: the packet's transaction is taken back,
     and the packet is placed again, applied in a savepoint (``careful``)."""
@@ -1206,11 +1210,11 @@ def _apply_into(
 ) -> None:
     """Apply in a savepoint: a refusal by the domain undoes its writes, not the inbox row.
 
-    Not ``careful``: a message (most packets) is applied with no savepoint and no look for an
-    earlier copy of it (three statements fewer); if that fails, ``_ApplyCarefully`` takes the
-    whole transaction back and the caller places the packet again, carefully.
+    Not ``careful``: a message or a forward (most packets) is applied with no savepoint (and a
+    message with no look for an earlier copy of it); if that fails, ``_ApplyCarefully`` takes
+    the whole transaction back and the caller places the packet again, carefully.
     """
-    if not careful and claims["type"] == PacketType.DISPUTE_MESSAGE:
+    if not careful and claims["type"] in FAST_TYPES:
         try:
             apply_claims(claims, sender, mou, now, local, savepoint=False)
         except (*DOMAIN_REFUSALS, IntegrityError) as error:

@@ -141,3 +141,17 @@ def test_a_message_already_here_is_accepted_and_kept_once(client, kca):
     assert (again.status_code, again.json()["code"]) == (200, "applied")
     assert InboundPacket.objects.get(seq=2).state == "applied"
     assert Dispute.objects.get(reference=REF).messages.filter(uid=known["uid"]).count() == 1
+
+
+def test_a_forward_the_case_refuses_leaves_no_dispute_behind(client, kca):
+    # A forward is applied without a savepoint too: its refusal takes back the dispute it
+    # had begun to create, and only the refused inbox row remains.
+    body = forward_body()
+    body["reference"] = "KCA-2026-000999"  # not the dispute the claims name
+
+    refused = post(client, kca.packet("dispute.forward", body, dispute=REF, seq=1))
+
+    assert (refused.status_code, refused.json()["code"]) == (409, "domain_rejected")
+    assert "reference_mismatch" in refused.json()["detail"]
+    assert not Dispute.objects.exists()
+    assert InboundPacket.objects.get(seq=1).state == "refused"
