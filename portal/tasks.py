@@ -68,23 +68,38 @@ def wake_sender() -> bool:
 
 @shared_task(acks_late=True, ignore_result=True)
 def send_notifications() -> int:
-    """Send every due consumer email, in batches, until none is due; returns how many were
-    attempted.
+    """Send the consumer emails that are due, in batches; returns how many were attempted.
 
     One loop runs at a time (a second task leaves the work to the first). The queued mark stays
-    set while it runs, so commits queue no more tasks; it is cleared before the loop stops, and
-    the loop looks once more after stopping, so a row committed just then is not left for the
-    sweep.
+    set while it runs, so commits queue no more tasks. The loop goes on while its batches are
+    full; after a smaller one it stops, and what was written meanwhile waits for the next run,
+    ODR_EMAIL_BATCH_SECONDS later, so that a dispute's news of those seconds goes out in one
+    email rather than one email each as they trickle in. The loop clears its marks before it
+    stops and then looks once more, so a row committed just then is not left for the sweep.
     """
-    from .mailer import has_due_notifications, send_due_notifications
+    from .mailer import BATCH_SIZE, has_due_notifications, send_due_notifications
 
-    return drain_alone(
+    attempted = 0
+
+    def step() -> int:
+        nonlocal attempted
+        count = send_due_notifications()
+        attempted += count
+        return count if count >= BATCH_SIZE else 0
+
+    drain_alone(
         _mail_key("sending"),
         SENDING_MARK_SECONDS,
         _mail_key("queued"),
-        step=send_due_notifications,
-        more_due=has_due_notifications,
+        step=step,
+        more_due=lambda: False,
     )
+    if has_due_notifications():
+        try:
+            wake_sender()
+        except BROKER_ERRORS as error:
+            logger.warning("could not queue the email sender (%s); the sweep will", error)
+    return attempted
 
 
 @shared_task(acks_late=True, ignore_result=True)
