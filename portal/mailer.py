@@ -191,8 +191,8 @@ def _send(batch: list[Notification]) -> tuple[list[int], dict[Notification, Exce
 
 
 def send_due_notifications(limit: int = BATCH_SIZE) -> int:
-    """Send the emails of up to ``limit`` due notifications; returns how many were attempted
-    (sent or failed), 0 when nothing was due.
+    """Send the emails of up to ``limit`` due notifications, with the other due news of their
+    disputes; returns how many rows were attempted (sent or failed), 0 when nothing was due.
 
     Failed rows are moved to a later next attempt, so a caller may loop until 0 is returned.
     """
@@ -203,14 +203,22 @@ def send_due_notifications(limit: int = BATCH_SIZE) -> int:
         # rows, which the domain's writes lock. The lock is held until commit, while the emails
         # go out: if the process dies before the commit, the rows are still unsent and are sent
         # again on retry (at least once, as before), but two senders never send the same row.
-        batch = list(
+        claim = (
             due_notifications(now)
             .select_related("event", "dispute__home_agency")
             .select_for_update(skip_locked=True, of=("self",))
-            .order_by("next_attempt_at", "pk")[:limit]
+            .order_by("next_attempt_at", "pk")
         )
+        batch = list(claim[:limit])
         if not batch:
             return 0
+        # The other news of these disputes that is due goes in the same emails, not one email
+        # per row in later batches (several disputes' news interleaves in time order).
+        batch += claim.filter(
+            dispute_id__in={notification.dispute_id for notification in batch},
+            kind__in=DIGESTED_KINDS,
+        ).exclude(pk__in=[notification.pk for notification in batch])[: limit * 4]
+        batch.sort(key=lambda notification: (notification.next_attempt_at, notification.pk))
         sent, failed = _send(batch)
         done = timezone.now()
         if sent:

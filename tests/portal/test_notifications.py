@@ -142,6 +142,25 @@ def test_news_that_waited_together_goes_out_as_one_email_per_dispute_and_fails_t
     assert not Notification.objects.filter(dispute=kept, sent_at__isnull=True).exists()
 
 
+def test_a_batch_takes_the_other_due_news_of_its_disputes_whatever_their_place(seeded, caseworker):
+    actor = services.Actor.caseworker(caseworker)
+    disputes = [file_dispute(consumer_email=f"c{k}@example.id") for k in range(3)]
+    send_all()  # the receipts
+    mail.outbox.clear()
+    for round_ in (1, 2):  # the disputes' news interleaves in time
+        for dispute in disputes:
+            services.post_message(dispute, actor=actor, body=f"Round {round_}", language="id")
+
+    # The first two rows due belong to the first two disputes; their second messages, due
+    # after the third dispute's first, come along.
+    assert send_due_notifications(limit=2) == 4
+    assert [email.to for email in mail.outbox] == [["c0@example.id"], ["c1@example.id"]]
+    assert all("Round 1" in email.body and "Round 2" in email.body for email in mail.outbox)
+    assert send_due_notifications(limit=2) == 2
+    assert mail.outbox[-1].to == ["c2@example.id"] and "Round 2" in mail.outbox[-1].body
+    assert send_due_notifications(limit=2) == 0
+
+
 def test_a_batch_costs_the_same_few_queries_however_many_emails_it_sends(seeded, caseworker):
     from django.test.utils import CaptureQueriesContext
 
