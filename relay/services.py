@@ -1189,8 +1189,8 @@ FAST_TYPES = frozenset({PacketType.DISPUTE_MESSAGE, PacketType.DISPUTE_FORWARD})
 
 
 class _ApplyCarefully(Exception):
-    """Applying a message without a savepoint failed: the packet's transaction is taken back,
-    and the packet is placed again, applied in a savepoint (``careful``)."""
+    """Applying a message or a forward without a savepoint failed: the packet's transaction is
+    taken back, and the packet is placed again, applied in a savepoint (``careful``)."""
 
 
 # What the domain raises when it refuses a packet's change (ValueError: a date or number the
@@ -1355,8 +1355,9 @@ def apply_claims(
     """Apply one packet to the domain through disputes.services, as the sending agency.
 
     ``local`` is the dispute as the inbox read it under its lock in this transaction (None: it
-    is not known here), or UNREAD. ``savepoint=False`` (a message only): in the caller's
-    transaction as it is, which the caller takes back whole if this raises."""
+    is not known here), or UNREAD. ``savepoint=False``: a message is written in the caller's
+    transaction as it is (no savepoint of its own, no look for an earlier copy), which the
+    caller takes back whole if this raises."""
     from disputes import services as disputes
 
     body = claims["body"]
