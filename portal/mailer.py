@@ -25,7 +25,7 @@ from django.utils import timezone, translation
 
 from agencies.models import Agency
 from agencies.selectors import this_agency
-from disputes.models import Dispute
+from disputes.models import Dispute, Status
 
 from .models import Notification
 from .selectors import plain_status
@@ -87,7 +87,7 @@ def notification_message(notifications: list[Notification], agency: Agency) -> E
     }
     with translation.override(first.language):
         context["plain_status"] = plain_status(dispute)
-        context["status"] = dispute.get_status_display()
+        context["status"] = str(Status(dispute.status).label)
     subject, body = render_email("notification", context, first.language)
     return EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [first.email])
 

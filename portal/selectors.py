@@ -156,7 +156,9 @@ PLAIN_STATUS = {
 
 
 def plain_status(dispute: Dispute) -> str:
-    return str(PLAIN_STATUS.get(dispute.status, dispute.get_status_display()))
+    # Not get_status_display() as a default: Django builds and hashes the whole translated
+    # choice list on each call (a quarter of a consumer email's CPU).
+    return str(PLAIN_STATUS.get(dispute.status) or Status(dispute.status).label)
 
 
 def consumer_timeline(dispute: Dispute):
