@@ -848,7 +848,6 @@ TRANSITION_SERVICES = {
 # --- messages ---------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def post_message(
     dispute: Dispute,
     *,
@@ -858,76 +857,55 @@ def post_message(
     visible_to_consumer: bool = True,
     uid: str | None = None,
     sent_at: dt.datetime | None = None,
+    savepoint: bool = True,
 ) -> Message:
-    """Post a message on the case. A relayed message keeps its uid, so it is stored only once."""
-    return write_message(
-        dispute,
-        actor=actor,
-        body=body,
-        language=language,
-        visible_to_consumer=visible_to_consumer,
-        uid=uid,
-        sent_at=sent_at,
-    )
+    """Post a message on the case. A relayed message keeps its uid, so it is stored only once.
 
-
-def write_message(
-    dispute: Dispute,
-    *,
-    actor: Actor,
-    body: str,
-    language: str,
-    visible_to_consumer: bool = True,
-    uid: str | None = None,
-    sent_at: dt.datetime | None = None,
-    uid_is_new: bool = False,
-) -> Message:
-    """``post_message`` in the caller's transaction, without a savepoint of its own.
-
-    For a caller that takes its whole transaction back when this raises: the relay's inbox,
-    which then applies the packet again through ``post_message``. ``uid_is_new`` skips the look
-    for an earlier copy of a relayed message; the unique uid refuses one, and that caller tries
-    again the careful way.
+    ``savepoint=False``: in the caller's transaction as it is, with no savepoint of its own and
+    no look for an earlier copy of a relayed message. For a caller that takes its whole
+    transaction back when this raises (the relay's inbox, which then tries again with one).
     """
-    body = _require_text(body, _("a message"))
-    dispute = _locked(dispute)
-    side = side_of(actor, dispute)
-    if side == "outsider":
-        raise NotAllowed(_("You may not write on this dispute."), code="actor_not_allowed")
-    if side == "consumer" and dispute.status not in OPEN_STATUSES:
-        raise IllegalTransition(
-            _("This dispute is closed; it no longer takes messages."), code="dispute_closed"
+    with transaction.atomic(savepoint=savepoint):
+        body = _require_text(body, _("a message"))
+        dispute = _locked(dispute)
+        side = side_of(actor, dispute)
+        if side == "outsider":
+            raise NotAllowed(_("You may not write on this dispute."), code="actor_not_allowed")
+        if side == "consumer" and dispute.status not in OPEN_STATUSES:
+            raise IllegalTransition(
+                _("This dispute is closed; it no longer takes messages."), code="dispute_closed"
+            )
+        # A relayed message seen before (rare): the cheap question first, the message only then.
+        # Without a savepoint the unique uid refuses a copy, and the caller tries again with one.
+        if uid and savepoint and Message.objects.filter(uid=uid).order_by().values_list("pk")[:1]:
+            return Message.objects.get(uid=uid)
+        author_kind = {
+            "consumer": Message.Author.CONSUMER,
+            "home": Message.Author.HOME_AGENCY,
+            "partner": Message.Author.PARTNER_AGENCY,
+            "merchant": Message.Author.MERCHANT,
+        }.get(side, Message.Author.HOME_AGENCY)
+        message = Message.objects.create(
+            dispute=dispute,
+            author_kind=author_kind,
+            author_name=actor.name,
+            body=body,
+            language=language,
+            visible_to_consumer=visible_to_consumer,
+            sent_at=sent_at or timezone.now(),
+            uid=uid or str(uuid.uuid4()),
         )
-    # A relayed message seen before (rare): the cheap question first, the message only then.
-    if uid and not uid_is_new and Message.objects.filter(uid=uid).order_by().values_list("pk")[:1]:
-        return Message.objects.get(uid=uid)
-    author_kind = {
-        "consumer": Message.Author.CONSUMER,
-        "home": Message.Author.HOME_AGENCY,
-        "partner": Message.Author.PARTNER_AGENCY,
-        "merchant": Message.Author.MERCHANT,
-    }.get(side, Message.Author.HOME_AGENCY)
-    message = Message.objects.create(
-        dispute=dispute,
-        author_kind=author_kind,
-        author_name=actor.name,
-        body=body,
-        language=language,
-        visible_to_consumer=visible_to_consumer,
-        sent_at=sent_at or timezone.now(),
-        uid=uid or str(uuid.uuid4()),
-    )
-    record_event(
-        dispute,
-        actor,
-        TimelineEvent.Kind.MESSAGE,
-        text=body,
-        language=language,
-        data={"message_uid": message.uid},
-        visible_to_consumer=visible_to_consumer,
-        message=message,
-    )
-    return message
+        record_event(
+            dispute,
+            actor,
+            TimelineEvent.Kind.MESSAGE,
+            text=body,
+            language=language,
+            data={"message_uid": message.uid},
+            visible_to_consumer=visible_to_consumer,
+            message=message,
+        )
+        return message
 
 
 @transaction.atomic

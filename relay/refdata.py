@@ -1,5 +1,6 @@
-"""What every packet needs and almost never changes: this agency, agencies' pinned keys and the
-MoUs in force, kept in each process by ``agencies.refcache`` (which says why that is safe).
+"""What every packet needs and almost never changes: this agency and agencies' pinned keys, kept
+in each process by ``agencies.refcache`` (which says why that is safe), as the MoUs in force are
+(``agencies.selectors.mou_in_force``).
 
 Read for every packet, these rows cost about a third of the inbox's CPU (ORM query building over
 translated tables, more than the cryptography). Callers must treat the returned objects as
@@ -13,13 +14,11 @@ import datetime as dt
 from django.conf import settings
 from django.utils import timezone
 
-from agencies.models import Agency, AgencyKey, MoU
+from agencies.models import Agency, AgencyKey
 from agencies.refcache import cached as _cached
 from agencies.refcache import clear
-from agencies.selectors import mou_in_force
 
 __all__ = [
-    "active_mou_between",
     "clear",
     "own_key_row",
     "signing_key",
@@ -67,8 +66,3 @@ def signing_key(kid: str) -> AgencyKey | None:
         return key.select_related("agency").first()
 
     return _cached(("sig", kid), load)
-
-
-def active_mou_between(first: Agency, second: Agency, on: dt.date | None = None) -> MoU | None:
-    """As ``agencies.selectors.active_mou_between``: the MoU in force between two agencies."""
-    return mou_in_force(first, second, on)

@@ -28,7 +28,13 @@ from django.utils.translation import gettext as _
 
 from agencies import refcache
 from agencies.models import Agency, AgencyKey, Category, Country, DomesticBody, MoU
-from agencies.selectors import active_mou_between, scope_problems, this_agency, valid_keys
+from agencies.selectors import (
+    active_mou_between,
+    mou_in_force,
+    scope_problems,
+    this_agency,
+    valid_keys,
+)
 from disputes.models import Dispute, Evidence, Message, ProblemType, Remedy, Status, TimelineEvent
 from odr.errors import DomainError
 
@@ -964,7 +970,7 @@ def _receive(raw: bytes, content_type, now, context: _Context, signing_key, *, t
         raise PacketRefused("wrong_recipient", f"addressed to {claims['aud']}")
     # 5. an active MoU between the two, covering the dispute
     here = refdata.this_agency()
-    mou = refdata.active_mou_between(sender, here, on=now.date())
+    mou = mou_in_force(sender, here, on=now.date())
     if mou is None:
         raise PacketRefused("no_active_mou", f"no active MoU between {sender.code} and us")
     if claims["mou"] != mou.reference:
@@ -1381,10 +1387,7 @@ def apply_claims(
             uid=body["uid"],
             sent_at=parse_datetime(body["sent_at"]),
         )
-        if savepoint:
-            disputes.post_message(dispute, **message)
-        else:
-            disputes.write_message(dispute, **message, uid_is_new=True)
+        disputes.post_message(dispute, **message, savepoint=savepoint)
     elif packet_type == PacketType.DISPUTE_DOCUMENT:
         file = body["file"]
         disputes.add_document(
