@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import task_postrun, task_prerun, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "odr.settings")
 
@@ -18,3 +18,15 @@ def _warm_up(**_kwargs) -> None:
     from odr.warmup import warm_up
 
     warm_up()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(task=None, **_kwargs) -> None:
+    # Django's request_started/request_finished handling, for tasks: a connection past
+    # CONN_MAX_AGE or left broken is closed, a good one is kept (CELERY_DB_REUSE_MAX keeps
+    # Celery from closing it). Not for an eager task, which runs inside its caller's transaction.
+    if task is not None and not getattr(task.request, "is_eager", False):
+        from django.db import close_old_connections
+
+        close_old_connections()

@@ -168,6 +168,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         env("DATABASE_URL", f"sqlite:///{ODR_DATA_DIR / 'db.sqlite3'}"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60 if PRODUCTION else 0),
+        # A kept connection is checked before a request or task uses it again, so one the
+        # database dropped meanwhile (a restart, a failover) is replaced instead of failing.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -279,6 +282,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = f"odr.{ODR_NODE.lower()}"
+# Celery's Django fix-up closes the database connection before and after every task unless told
+# to keep it (celery#4116, reverted again in #9824): each task of a worker then opened a new
+# PostgreSQL session. Kept for up to this many tasks; odr/celery.py applies CONN_MAX_AGE and the
+# health check around each task instead, as Django does around each request.
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 # Nodes sharing one Redis (CI, tests starting several nodes) keep their keys apart.
 ODR_REDIS_KEY_PREFIX = env("ODR_REDIS_KEY_PREFIX", f"odr:{ODR_NODE.lower()}:")
 CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -6,6 +6,10 @@ and the shared Redis under unique prefixes in CI; SQLite and embedded Redis loca
 
 from __future__ import annotations
 
+import os
+from urllib.parse import urlsplit
+
+import psutil
 import pytest
 
 from odr.cluster import LocalCluster, file_and_forward, wait_delivered, wait_status
@@ -74,3 +78,32 @@ def test_returned_reforwarded_and_withdrawn_case_stays_the_same_on_both_nodes(pa
             ("accepted_by_partner", "withdrawn"),
         ]
     )
+
+
+def worker_database_sessions(node) -> set[int]:
+    """The local ports of the node's worker processes' open connections to PostgreSQL."""
+    port = urlsplit(os.environ["ODR_TEST_POSTGRES_URL"]).port or 5432
+    main = psutil.Process(node.processes["worker"].pid)
+    return {
+        connection.laddr.port
+        for process in (main, *main.children(recursive=True))
+        for connection in process.net_connections(kind="tcp")
+        if connection.raddr
+        and connection.raddr.port == port
+        and connection.status == psutil.CONN_ESTABLISHED
+    }
+
+
+@pytest.mark.skipif(
+    not os.environ.get("ODR_TEST_POSTGRES_URL"), reason="SQLite nodes keep no database session"
+)
+def test_a_worker_keeps_its_database_session_from_task_to_task(pair):
+    bpkn, kca = pair["ID-BPKN"], pair["KR-KCA"]
+    wait_delivered(bpkn, kca, file_and_forward(bpkn, "budi"))
+    # Celery's own default closes it after every task, and the next task opens a new one
+    # (a process fork and a login on the database server, for every delivery and sweep).
+    between_tasks = worker_database_sessions(bpkn)
+    assert between_tasks, "the worker closed its database session after its task"
+
+    wait_delivered(bpkn, kca, file_and_forward(bpkn, "budi"))
+    assert between_tasks & worker_database_sessions(bpkn)
