@@ -10,6 +10,7 @@ import os
 from urllib.parse import urlsplit
 
 import psutil
+import psycopg
 import pytest
 
 from odr.cluster import LocalCluster, file_and_forward, wait_delivered, wait_status
@@ -107,3 +108,28 @@ def test_a_worker_keeps_its_database_session_from_task_to_task(pair):
 
     wait_delivered(bpkn, kca, file_and_forward(bpkn, "budi"))
     assert between_tasks & worker_database_sessions(bpkn)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("ODR_TEST_POSTGRES_URL"), reason="SQLite nodes keep no database session"
+)
+def test_a_worker_whose_database_session_was_ended_goes_on_without_an_error(pair):
+    bpkn, kca = pair["ID-BPKN"], pair["KR-KCA"]
+    wait_delivered(bpkn, kca, file_and_forward(bpkn, "budi"))
+    kept = worker_database_sessions(bpkn)
+    assert kept
+    log = bpkn.processes["worker"].log_path
+    seen = log.stat().st_size
+    # As a database failover, a restart or an idle-session timeout would end them.
+    with psycopg.connect(os.environ["ODR_TEST_POSTGRES_URL"], autocommit=True) as database:
+        ended = database.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE client_port = ANY(%s)",
+            (list(kept),),
+        ).fetchall()
+    assert ended and all(row[0] for row in ended)
+
+    wait_delivered(bpkn, kca, file_and_forward(bpkn, "budi"))
+    with log.open("rb") as lines:
+        lines.seek(seen)
+        since = lines.read().decode(errors="replace")
+    assert "Traceback" not in since and "OperationalError" not in since, since[-3000:]
