@@ -28,6 +28,8 @@ def pair(tmp_path_factory):
             "ODR_RELAY_SWEEP_SECONDS": "1",
             "ODR_RELAY_BACKOFF_BASE_SECONDS": "1",
             "ODR_RELAY_BACKOFF_MAX_SECONDS": "3",
+            # No session reaches its age during this module: a kept session stays the same one.
+            "DATABASE_CONN_MAX_AGE": "600",
         },
         **cluster_options(),
     ) as cluster:
