@@ -5,7 +5,9 @@
     .venv/bin/python bench/relay.py --disputes 50 --messages 200 --profile var/bench/profile.txt
 
 BPKN and KCA each get a fresh PostgreSQL database (created on the server given by --postgres and
-dropped afterwards) and share the Redis given by --redis under unique key prefixes. At BPKN,
+dropped afterwards) and share the Redis given by --redis under unique key prefixes. Their
+directories under /tmp (data, logs) are removed after a run that succeeded, kept after one that
+failed. At BPKN,
 --producers processes (2) each file their share of N disputes, then all at once forward them to
 KCA and post their share of M messages on them; each is one case packet. Without --rate the
 packets are produced as fast as the producers can write them; with --rate R they are offered at
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -358,6 +361,7 @@ def main() -> int:
         parser.error("--env takes NAME=VALUE")
 
     base = Path(tempfile.mkdtemp(prefix="odr-bench-", dir="/tmp"))
+    succeeded = False
     cluster = LocalCluster(
         base,
         ("ID-BPKN", "KR-KCA"),
@@ -388,7 +392,9 @@ def main() -> int:
         bpkn.dispute("caseworker", "budi", "--password", "a-long-bench-password-1")
 
         if args.profile:
-            return profile(bpkn, kca, args)
+            status = profile(bpkn, kca, args)
+            succeeded = True
+            return status
 
         bpkn_db = connections.enter_context(psycopg.connect(bpkn.database_url, autocommit=True))
         kca_db = connections.enter_context(psycopg.connect(kca.database_url, autocommit=True))
@@ -479,10 +485,15 @@ def main() -> int:
             "cpus": psutil.cpu_count(),
         }
         print(json.dumps(result), flush=True)
+        succeeded = True
         return 0
     finally:
         connections.close()
         cluster.teardown()
+        if succeeded:
+            shutil.rmtree(base, ignore_errors=True)
+        else:
+            log(f"the nodes' logs and data are kept in {base}")
 
 
 def profile(bpkn: Node, kca: Node, args) -> int:
