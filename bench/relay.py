@@ -8,10 +8,11 @@ BPKN and KCA each get a fresh PostgreSQL database (created on the server given b
 dropped afterwards) and share the Redis given by --redis under unique key prefixes. Their
 directories under /tmp (data, logs) are removed after a run that succeeded, kept after one that
 failed. At BPKN, --producers processes (2) each file their share of N disputes, then all at once
-forward them to KCA and post their share of M messages on them; each is one case packet. Without --rate the
-packets are produced as fast as the producers can write them; with --rate R they are offered at
-R packets per second in all. The CPU figures start after the filing (and its emails) and end
-when every packet is receipted and every email the packets owe the consumer is sent.
+forward them to KCA and post their share of M messages on them; each is one case packet.
+Without --rate the packets are produced as fast as the producers can write them; with --rate R
+they are offered at R packets per second in all. The CPU figures start after the filing (and its
+emails) and end when every packet is receipted and every email the packets owe the consumer is
+sent.
 
 For every packet, latency is outbox commit (``created_at`` of BPKN's outbound row) to the moment
 KCA applied it and signed its receipt (``applied_at`` of KCA's inbound row; the receipt's own
