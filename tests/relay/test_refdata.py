@@ -9,9 +9,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from agencies import refcache
 from agencies.models import AgencyKey, MoU
 from agencies.services import change_mou_status, revoke_agency_key
 from disputes.models import Dispute
+from relay import keys as node_keys
 from relay import refdata
 from relay.models import PacketType
 from relay.services import receive_packet
@@ -27,7 +29,10 @@ def ping(kca) -> bytes:
 
 
 @pytest.fixture
-def warm(node, kca):
+def warm(node, kca, monkeypatch):
+    # Kept for the whole test however slow the machine: what is read once stays read.
+    monkeypatch.setattr(refcache, "SECONDS", 600.0)
+    monkeypatch.setattr(node_keys, "HELD_SECONDS", 600.0)
     refdata.clear()
     assert receive_packet(ping(kca), content_type="application/jose")[2] == "applied"
     return kca
