@@ -1378,16 +1378,16 @@ def apply_claims(
         return
     dispute = _local_dispute(claims, sender, mou, local)
     if packet_type == PacketType.DISPUTE_MESSAGE:
-        actor = _message_actor(body, sender, dispute)
-        message = dict(
-            actor=actor,
+        disputes.post_message(
+            dispute,
+            actor=_message_actor(body, sender, dispute),
             body=body["body"],
             language=body["language"],
             visible_to_consumer=body["visible_to_consumer"],
             uid=body["uid"],
             sent_at=parse_datetime(body["sent_at"]),
+            savepoint=savepoint,
         )
-        disputes.post_message(dispute, **message, savepoint=savepoint)
     elif packet_type == PacketType.DISPUTE_DOCUMENT:
         file = body["file"]
         disputes.add_document(
