@@ -180,6 +180,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["OPTIONS"] = {
+        "server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", True),
+        "prepare_threshold": env_int("DATABASE_PREPARE_THRESHOLD", 5) or None,
+    }
 if env("DATABASE_TEST_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": env("DATABASE_TEST_NAME")}
 elif ODR_ENV == "test" and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
