@@ -38,6 +38,13 @@ def broker():
 
 
 @pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A PostgreSQL server for what only PostgreSQL has (sessions, prepared statements), whatever
+    the default database: the CI one, or the local server every machine here runs."""
+    return os.environ.get("ODR_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Seed the test database once; tests run in transactions that roll back to this state."""
     from agencies.seed import seed_reference_data

@@ -1,12 +1,12 @@
 """Two real nodes, BPKN and KCA alone: a case sent back, forwarded again, then withdrawn.
 
-Like test_multinode, each node is its own processes with its own database and broker (PostgreSQL
-and the shared Redis under unique prefixes in CI; SQLite and embedded Redis locally).
+Like test_multinode, each node is its own processes with its own database and broker; here the
+databases are always on PostgreSQL, whose sessions the last tests watch and end (the shared Redis
+under unique prefixes in CI, embedded Redis locally).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.multinode
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory):
+def pair(tmp_path_factory, postgres_url):
     with LocalCluster(
         tmp_path_factory.mktemp("pair"),
         ("ID-BPKN", "KR-KCA"),
@@ -33,7 +33,7 @@ def pair(tmp_path_factory):
             # No session reaches its age during this module: a kept session stays the same one.
             "DATABASE_CONN_MAX_AGE": "600",
         },
-        **cluster_options(),
+        **cluster_options() | {"postgres_url": postgres_url},
     ) as cluster:
         cluster["ID-BPKN"].dispute("caseworker", "budi", "--password", "a-long-test-password-1")
         cluster["KR-KCA"].dispute("caseworker", "minji", "--password", "a-long-test-password-1")
@@ -86,14 +86,10 @@ def test_returned_reforwarded_and_withdrawn_case_stays_the_same_on_both_nodes(pa
 
 
 def worker_database_handles(node) -> set:
-    """What the node's worker processes hold open to their database: their connections to
-    PostgreSQL (by local port), or the SQLite file (by process and file descriptor)."""
+    """The local ports of the node's worker processes' connections to PostgreSQL."""
     main = psutil.Process(node.processes["worker"].pid)
     processes = (main, *main.children(recursive=True))
     url = urlsplit(node.database_url)
-    if url.scheme == "sqlite":
-        path = "/" + url.path.lstrip("/")  # sqlite:////abs/path
-        return {(p.pid, f.fd) for p in processes for f in p.open_files() if f.path == path}
     return {
         connection.laddr.port
         for process in processes
@@ -130,13 +126,8 @@ def test_a_worker_keeps_its_database_connection_from_task_to_task(pair):
     assert between_tasks & forward_and_hold(bpkn, kca)
 
 
-# A database server ends sessions (failover, restart, idle timeout); a SQLite file has none to
-# end. CI always runs it: there the nodes are on PostgreSQL, and a missing URL fails the test.
-@pytest.mark.skipif(
-    os.environ.get("CI") != "true" and not os.environ.get("ODR_TEST_POSTGRES_URL"),
-    reason="local SQLite nodes have no database session to end",
-)
-def test_a_worker_whose_database_session_was_ended_goes_on_without_an_error(pair):
+# A database server ends sessions: a failover, a restart, an idle timeout.
+def test_a_worker_whose_database_session_was_ended_goes_on_without_an_error(pair, postgres_url):
     bpkn, kca = pair["ID-BPKN"], pair["KR-KCA"]
     forward_and_hold(bpkn, kca)
     log = bpkn.processes["worker"].log_path
@@ -150,7 +141,7 @@ def test_a_worker_whose_database_session_was_ended_goes_on_without_an_error(pair
         kept = worker_database_handles(bpkn)
         assert kept
         seen = log.stat().st_size
-        with psycopg.connect(os.environ["ODR_TEST_POSTGRES_URL"], autocommit=True) as database:
+        with psycopg.connect(postgres_url, autocommit=True) as database:
             ended = database.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE client_port = ANY(%s)",
