@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import holidays as holiday_calendars
+from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from modeltranslation.utils import build_localized_fieldname
@@ -104,26 +105,6 @@ CATEGORIES = [
     ),
     ("services", ("Other services", "Jasa lainnya", "기타 서비스")),
     ("other_goods", ("Other goods", "Barang lainnya", "기타 상품")),
-]
-
-PROBLEM_TYPES = [
-    ("non_delivery", ("Not delivered", "Barang tidak dikirim", "미배송")),
-    ("defective", ("Defective or damaged", "Rusak atau cacat", "불량·파손")),
-    ("not_as_described", ("Not as described", "Tidak sesuai deskripsi", "설명과 다름")),
-    ("refund_refused", ("Refund refused", "Pengembalian dana ditolak", "환불 거부")),
-    ("unauthorised_charge", ("Unauthorised charge", "Tagihan tanpa izin", "무단 결제")),
-    ("counterfeit", ("Counterfeit", "Barang palsu", "위조품")),
-    ("cancellation", ("Cancellation refused", "Pembatalan ditolak", "취소 거부")),
-    ("other", ("Something else", "Masalah lain", "기타")),
-]
-
-REMEDIES = [
-    ("refund", ("Refund", "Pengembalian dana", "환불")),
-    ("replacement", ("Replacement", "Penggantian barang", "교환")),
-    ("repair", ("Repair", "Perbaikan", "수리")),
-    ("delivery", ("Delivery of the order", "Pengiriman pesanan", "주문품 배송")),
-    ("apology", ("An apology", "Permintaan maaf", "사과")),
-    ("other", ("Something else", "Lainnya", "기타")),
 ]
 
 DOMESTIC_BODIES = [
@@ -233,7 +214,7 @@ def _localised(field: str, language: str) -> str:
     return build_localized_fieldname(field, language)
 
 
-def _translated(names: tuple[str, str, str]) -> dict[str, str]:
+def translated(names: tuple[str, str, str]) -> dict[str, str]:
     en, id_, ko = names
     return {
         "name": en,
@@ -278,7 +259,7 @@ def seed_reference_data(inbox_urls: dict[str, str] | None = None, today: dt.date
         country, _ = Country.objects.update_or_create(
             code=code,
             defaults={
-                **_translated(names),
+                **translated(names),
                 "currency": currency,
                 "official_languages": languages,
                 "timezone": tz,
@@ -287,22 +268,12 @@ def seed_reference_data(inbox_urls: dict[str, str] | None = None, today: dt.date
         )
         seed_holidays(country, years, options)
     for code, names in CATEGORIES:
-        Category.objects.update_or_create(code=code, defaults=_translated(names))
-    from disputes.models import ProblemType, Remedy
-
-    for position, (code, names) in enumerate(PROBLEM_TYPES):
-        ProblemType.objects.update_or_create(
-            code=code, defaults={**_translated(names), "position": position}
-        )
-    for position, (code, names) in enumerate(REMEDIES):
-        Remedy.objects.update_or_create(
-            code=code, defaults={**_translated(names), "position": position}
-        )
+        Category.objects.update_or_create(code=code, defaults=translated(names))
     for code, country, kind, adjudicates, website, names in DOMESTIC_BODIES:
         DomesticBody.objects.update_or_create(
             code=code,
             defaults={
-                **_translated(names),
+                **translated(names),
                 "country_id": country,
                 "kind": kind,
                 "handles_adjudication": adjudicates,
@@ -316,7 +287,7 @@ def seed_reference_data(inbox_urls: dict[str, str] | None = None, today: dt.date
     agencies = {}
     for spec in AGENCIES:
         defaults = {
-            **_translated(spec["names"]),
+            **translated(spec["names"]),
             "reference_prefix": spec["reference_prefix"],
             "short_name": spec["short_name"],
             "country_id": spec["country"],
@@ -369,4 +340,9 @@ def seed_reference_data(inbox_urls: dict[str, str] | None = None, today: dt.date
         caseworkers.permissions.add(
             Permission.objects.get(content_type__app_label=app_label, codename=codename)
         )
+    # Apps above this one seed their own code lists (disputes: problem types and remedies).
+    for config in apps.get_app_configs():
+        seed_app = getattr(config, "seed_reference_data", None)
+        if seed_app is not None:
+            seed_app()
     return agencies

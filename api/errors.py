@@ -15,13 +15,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from odr.errors import DomainError
-
-
-def envelope(code: str, message: str, **extra) -> dict:
-    error = {"code": code, "message": str(message)}
-    error.update({key: value for key, value in extra.items() if value})
-    return {"error": error}
+from odr.errors import DomainError, envelope
 
 
 def _field_errors(detail, prefix: str = "") -> dict[str, list[dict]]:

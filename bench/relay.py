@@ -22,7 +22,7 @@ over a worker's process group (main process + pool), sampled every 0.2 s with ps
 is ONE JSON line on stdout; progress goes to stderr.
 
 --profile runs pyinstrument over BPKN delivering a batch of queued packets itself (the same
-``relay.services.deliver`` the worker task calls) and writes the text report to the given file.
+``relay.delivery.deliver`` the worker task calls) and writes the text report to the given file.
 """
 
 from __future__ import annotations
@@ -132,17 +132,17 @@ UNSENT_EMAILS_SQL = "SELECT count(*) FROM portal_notification WHERE sent_at IS N
 
 PROFILE = """
 from pyinstrument import Profiler
-from relay import services
+from relay import delivery
 from relay.models import OutboundPacket
 queued = OutboundPacket.objects.filter(state="queued").order_by("pk")
 ids = list(queued.values_list("pk", flat=True))
 profiler = Profiler(interval=0.0005)
 profiler.start()
 for packet_id in ids:
-    services.deliver(packet_id)
+    delivery.deliver(packet_id)
 profiler.stop()
 open({path!r}, "w").write(
-    f"pyinstrument: relay.services.deliver over {{len(ids)}} queued packets\\n"
+    f"pyinstrument: relay.delivery.deliver over {{len(ids)}} queued packets\\n"
     + profiler.output_text(unicode=True, color=False, show_all=False)
 )
 print(len(ids))
@@ -152,29 +152,29 @@ print(len(ids))
 SEAL = """
 import json
 from django.utils import timezone
-from relay import services
+from relay import delivery
 from relay.models import OutboundPacket
 # Sealed as deliver() would, so the receiver can be profiled on the exact bytes it would get.
 queued = OutboundPacket.objects.filter(state="queued").order_by("pk")
 sealed = list(queued.select_related("recipient"))
 for packet in sealed:
-    services._seal(packet, timezone.now())
-services._store_sealed(sealed)
+    delivery._seal(packet, timezone.now())
+delivery._store_sealed(sealed)
 open({path!r}, "w").write(json.dumps(list(queued.values_list("sealed", flat=True))))
 """
 
 RECEIVE = """
 import json
 from pyinstrument import Profiler
-from relay import services
+from relay import inbox
 sealed = json.load(open({sealed!r}))
 profiler = Profiler(interval=0.0005)
 profiler.start()
-answers = [services.receive_packet(raw.encode(), content_type="application/jose")[0]
+answers = [inbox.receive_packet(raw.encode(), content_type="application/jose")[0]
            for raw in sealed]
 profiler.stop()
 open({path!r}, "w").write(
-    f"pyinstrument: relay.services.receive_packet over {{len(sealed)}} packets "
+    f"pyinstrument: relay.inbox.receive_packet over {{len(sealed)}} packets "
     f"(HTTP statuses {{sorted(set(answers))}})\\n"
     + profiler.output_text(unicode=True, color=False, show_all=False)
 )

@@ -14,3 +14,9 @@ class DisputesConfig(AppConfig):
         # Code lists kept by agencies.refcache, like the agencies' own.
         refcache.watch(ProblemType)
         refcache.watch(Remedy)
+
+    def seed_reference_data(self):
+        """Called by agencies.seed.seed_reference_data (``manage.py seed_agencies``)."""
+        from .seed import seed_code_lists
+
+        seed_code_lists()

@@ -2,6 +2,8 @@
 
 import os
 
+import kombu.exceptions
+import redis.exceptions
 from celery import Celery
 from celery.signals import task_postrun, task_prerun, worker_init
 
@@ -10,6 +12,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "odr.settings")
 app = Celery("odr")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# What publishing a task raises when the broker is unreachable (kombu wraps most of them in its
+# OperationalError; redis-py's and the socket's own come through on some paths). A wake-up that
+# fails with one of these is logged and left to the beat's sweeps: the database holds the work.
+BROKER_ERRORS = (
+    kombu.exceptions.OperationalError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
 
 
 @worker_init.connect

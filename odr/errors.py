@@ -33,3 +33,10 @@ class OutOfScope(DomainError):
 class InvalidInput(DomainError):
     code = "invalid"
     http_status = 400
+
+
+def envelope(code: str, message: str, **extra) -> dict:
+    """The JSON error envelope of the API and of JSON error pages (api/errors.py documents it)."""
+    error = {"code": code, "message": str(message)}
+    error.update({key: value for key, value in extra.items() if value})
+    return {"error": error}

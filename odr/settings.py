@@ -139,7 +139,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "odr.middleware.ViewerTimezoneMiddleware",
+    "agencies.middleware.ViewerTimezoneMiddleware",
 ]
 
 ROOT_URLCONF = "odr.urls"
@@ -157,7 +157,7 @@ TEMPLATES = [
                 "django.template.context_processors.tz",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "odr.context_processors.node",
+                "agencies.context_processors.node",
             ],
         },
     },
@@ -215,7 +215,7 @@ MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
 # English dates are British (25 Nov 2026, 25/11/2026); id and ko use Django's own formats.
 FORMAT_MODULE_PATH = ["odr.formats"]
 
-# Times are stored in UTC and shown in the viewer's zone (see odr.middleware).
+# Times are stored in UTC and shown in the viewer's zone (see agencies.middleware).
 TIME_ZONE = "UTC"
 USE_TZ = True
 

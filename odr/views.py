@@ -9,7 +9,7 @@ from django.template import loader
 from django.utils.translation import gettext as _
 from django.views import defaults
 
-from api.errors import envelope
+from odr.errors import envelope
 
 logger = logging.getLogger(__name__)
 

@@ -14,16 +14,14 @@ logger = logging.getLogger(__name__)
 
 
 def warm_up() -> None:
+    """Import the URLconf, then let each app load what it needs (its ``AppConfig.warm_up``)."""
     import redis  # noqa: F401  (the cache backend imports it on its first call)
-    from django.template.loader import get_template
+    from django.apps import apps
     from django.urls import get_resolver
 
-    from relay import packets
-
     get_resolver().url_patterns  # noqa: B018  (imports every URLconf and view)
-    for name in (*packets.PACKET_TYPES, "envelope", "receipt"):
-        packets.schema_validator(name)
-        packets.fast_validator(name)
-    for template in ("notification", "notification_subject"):
-        get_template(f"portal/email/{template}.txt")
+    for config in apps.get_app_configs():
+        warm_up_app = getattr(config, "warm_up", None)
+        if warm_up_app is not None:
+            warm_up_app()
     logger.debug("warmed up")

@@ -1,7 +1,8 @@
 """Consumer notifications for timeline events.
 
-Called by disputes.services.record_event inside the domain transaction: the Notification row is
-written with the event (or not at all), and the node's email sender is woken only after commit
+A listener of ``disputes.events.timeline_event_recorded`` (connected in PortalConfig.ready),
+called inside the domain transaction: the Notification row is written with the event (or not at
+all), and the node's email sender is woken only after commit
 (portal.tasks.send_notifications sends every due row in batches). The unique (event, kind)
 constraint and ``sent_at`` make sure no event is ever emailed twice.
 """
@@ -14,15 +15,16 @@ from django.conf import settings
 from django.db import transaction
 
 from disputes.models import TimelineEvent
-from relay.tasks import BROKER_ERRORS
+from odr.celery import BROKER_ERRORS
+
+from .models import Notification
+from .tasks import wake_sender
 
 logger = logging.getLogger(__name__)
 
 
 def notification_kind(event: TimelineEvent) -> str | None:
     """Which email an event calls for, or None when the consumer need not hear about it."""
-    from .models import Notification
-
     Kind = TimelineEvent.Kind
     if event.kind == Kind.FILED:
         return Notification.Kind.FILING_RECEIPT
@@ -41,11 +43,9 @@ def notification_kind(event: TimelineEvent) -> str | None:
     return None
 
 
-def on_timeline_event(event) -> None:
-    """Called inside the transaction that wrote ``event``; queues the consumer's email."""
-    from .models import Notification
-    from .tasks import wake_sender
-
+def on_timeline_event(sender, *, event: TimelineEvent, **kwargs) -> None:
+    """Receives ``timeline_event_recorded`` inside the transaction that wrote ``event``; queues
+    the consumer's email."""
     dispute = event.dispute
     # Only the node where the consumer filed writes to them; a partner node holds a copy.
     if dispute.home_agency.code != settings.ODR_NODE or not dispute.consumer_email:

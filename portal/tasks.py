@@ -14,8 +14,8 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMessage
 
+from odr.celery import BROKER_ERRORS
 from odr.marks import clear_mark, drain_alone, set_mark
-from relay.tasks import BROKER_ERRORS
 
 logger = logging.getLogger(__name__)
 

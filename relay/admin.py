@@ -8,7 +8,7 @@ from django.utils.translation import ngettext
 
 from odr.errors import DomainError
 
-from . import services
+from . import outbox
 from .models import InboundPacket, InboundStream, InboxRefusal, OutboundPacket
 
 
@@ -50,7 +50,7 @@ class OutboundPacketAdmin(admin.ModelAdmin):
         retried, skipped = 0, 0
         for packet in queryset:
             try:
-                services.retry_packet(packet)
+                outbox.retry_packet(packet)
                 retried += 1
             except DomainError:
                 skipped += 1

@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import logging
 
-import kombu.exceptions
-import redis.exceptions
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 
+from odr.celery import BROKER_ERRORS
 from odr.marks import clear_mark, drain_alone, set_mark
 
-from . import services
+from . import delivery, placement
 
 logger = logging.getLogger(__name__)
-# What publishing a task raises when the broker is unreachable (kombu wraps most of them in its
-# OperationalError; redis-py's and the socket's own come through on some paths).
-BROKER_ERRORS = (
-    kombu.exceptions.OperationalError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    ConnectionError,
-    TimeoutError,
-)
 # While a delivery task for a partner sits in the queue, neither a commit nor the sweep queues
 # another one; if the queue is lost (broker flushed or restarted) the mark expires and the sweep
 # queues one again.
@@ -50,7 +41,7 @@ def _delivering(recipient_id: int, lane: int) -> str:
 
 def _start_delivering(recipient_id: int, lane: int = 0) -> bool:
     """One delivery loop per lane at a time, so a dispute's packets arrive in the order written."""
-    return set_mark(_delivering(recipient_id, lane), services.delivery_lease_seconds())
+    return set_mark(_delivering(recipient_id, lane), delivery.delivery_lease_seconds())
 
 
 def _stop_delivering(recipient_id: int, lane: int = 0) -> None:
@@ -69,17 +60,38 @@ def deliver_to_partner(recipient_id: int, lane: int = 0) -> int:
     """
     return drain_alone(
         _delivering(recipient_id, lane),
-        services.delivery_lease_seconds(),
+        delivery.delivery_lease_seconds(),
         _lane_key("queued", recipient_id, lane),
-        step=lambda: services.deliver_due(recipient_id, lane=lane),
-        more_due=lambda: bool(services.due_lanes(only=(recipient_id, lane))),
+        step=lambda: delivery.deliver_due(recipient_id, lane=lane),
+        more_due=lambda: bool(delivery.due_lanes(only=(recipient_id, lane))),
     )
+
+
+def wake_delivery_after_commit(recipient, lane: int) -> None:
+    """Queue a delivery task for the partner's lane once the caller's transaction commits.
+
+    A broker that is down must not fail the change the caller has committed: the database
+    holds the packet, and the beat's sweep queues it once the broker is back.
+    """
+
+    def send():
+        try:
+            # One waiting task per lane is enough: it delivers everything due when it runs.
+            if mark_queued(recipient.pk, lane):
+                deliver_to_partner.delay(recipient.pk, lane)
+        except BROKER_ERRORS as error:
+            unmark_queued(recipient.pk, lane)
+            logger.warning(
+                "could not queue delivery to %s (%s); the sweep will", recipient.code, error
+            )
+
+    transaction.on_commit(send)
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def deliver_packet(packet_id: int) -> str | None:
     """One delivery attempt of one outbound packet, if it is due."""
-    return services.deliver(packet_id)
+    return delivery.deliver(packet_id)
 
 
 @shared_task(ignore_result=True)
@@ -87,7 +99,7 @@ def sweep_outbox() -> int:
     """Wake delivery to every partner with a packet due: lost tasks and flushed brokers lose
     nothing. Returns how many delivery tasks it queued."""
     queued = 0
-    for recipient_id, lane in services.due_lanes():
+    for recipient_id, lane in delivery.due_lanes():
         if mark_queued(recipient_id, lane):
             deliver_to_partner.delay(recipient_id, lane)
             queued += 1
@@ -96,4 +108,4 @@ def sweep_outbox() -> int:
 
 @shared_task(ignore_result=True)
 def apply_waiting_packets() -> int:
-    return services.apply_waiting_packets()
+    return placement.apply_waiting_packets()

@@ -14,7 +14,14 @@ from django.views.decorators.http import require_GET, require_POST
 from agencies.selectors import public_jwks, this_agency
 from odr.net import client_address
 
-from . import services
+from . import packets
+from .inbox import (
+    INBOX_REFUSAL_WINDOW_SECONDS,
+    count_unauthenticated_refusals,
+    inbox_source_blocked,
+    receive_batch,
+    receive_packet,
+)
 from .packets import BATCH_CONTENT_TYPE
 
 
@@ -29,7 +36,7 @@ def jwks(request: HttpRequest) -> JsonResponse:
 def _answer_data(http_status: int, receipt: str | None, code: str) -> dict:
     data: dict = {"code": code, "receipt": receipt}
     if receipt:
-        claims = services.decode_receipt_claims(receipt)
+        claims = packets.decode_receipt_claims(receipt)
         data.update(status=claims["status"], pid=claims["pid"], detail=claims.get("detail", ""))
     else:
         data.update(status="refused", pid=None, detail="")
@@ -57,8 +64,8 @@ def _batch(body: bytes, source: str) -> JsonResponse:
         return _batch_error(
             413, "batch_too_large", f"at most {settings.ODR_RELAY_BATCH_MAX} packets per request"
         )
-    answers = services.receive_batch(sealed)
-    services.count_unauthenticated_refusals(source, answers)
+    answers = receive_batch(sealed)
+    count_unauthenticated_refusals(source, answers)
     results = [{**_answer_data(*answer), "http_status": answer[0]} for answer in answers]
     return JsonResponse({"results": results})
 
@@ -75,7 +82,7 @@ def _rate_limited() -> JsonResponse:
         },
         status=429,
     )
-    response["Retry-After"] = str(services.INBOX_REFUSAL_WINDOW_SECONDS)
+    response["Retry-After"] = str(INBOX_REFUSAL_WINDOW_SECONDS)
     return response
 
 
@@ -85,7 +92,7 @@ def _rate_limited() -> JsonResponse:
 @require_POST
 def inbox(request: HttpRequest) -> JsonResponse:
     source = client_address(request)
-    if services.inbox_source_blocked(source):
+    if inbox_source_blocked(source):
         return _rate_limited()
     try:
         declared = int(request.headers.get("Content-Length") or 0)
@@ -93,18 +100,18 @@ def inbox(request: HttpRequest) -> JsonResponse:
         declared = 0
     if declared > settings.ODR_MAX_PACKET_BYTES:
         # Refused before reading a body that large.
-        answers = [services.receive_packet(b"", declared_size=declared)]
+        answers = [receive_packet(b"", declared_size=declared)]
     else:
         try:
             body = request.body
         except RequestDataTooBig:
             # No Content-Length (chunked) and more than Django reads into memory.
             too_large = settings.ODR_MAX_PACKET_BYTES + 1
-            answers = [services.receive_packet(b"", declared_size=too_large)]
+            answers = [receive_packet(b"", declared_size=too_large)]
         else:
             content_type = request.META.get("CONTENT_TYPE", "")
             if content_type.split(";")[0].strip().lower() == BATCH_CONTENT_TYPE:
                 return _batch(body, source)
-            answers = [services.receive_packet(body, content_type=content_type)]
-    services.count_unauthenticated_refusals(source, answers)
+            answers = [receive_packet(body, content_type=content_type)]
+    count_unauthenticated_refusals(source, answers)
     return _answer(*answers[0])

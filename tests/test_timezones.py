@@ -5,7 +5,7 @@ import datetime as dt
 from django.template import Context, Template
 from django.test import RequestFactory
 
-from odr.middleware import ViewerTimezoneMiddleware
+from agencies.middleware import ViewerTimezoneMiddleware
 
 MOMENT = dt.datetime(2026, 11, 25, 1, 30, tzinfo=dt.UTC)
 

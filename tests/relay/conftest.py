@@ -8,7 +8,8 @@ def node(settings, tmp_path, seeded):
     """This node (BPKN) with its own keys, in a private keys directory."""
     from django.core.cache import cache
 
-    from relay.services import _refusal_counter, init_node_keys
+    from relay.inbox import _refusal_counter
+    from relay.partners import init_node_keys
 
     # The inbox's refusal counter lives in the shared Redis: every test starts from zero.
     cache.delete(_refusal_counter("127.0.0.1"))

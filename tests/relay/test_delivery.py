@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from disputes import services as disputes
 from relay import packets
+from relay.delivery import backoff_seconds, deliver, due_packet_ids
 from relay.models import OutboundPacket
+from relay.outbox import retry_packet
 from relay.selectors import packets_for_dispute
-from relay.services import backoff_seconds, deliver, due_packet_ids, retry_packet
 from tests.factories import file_dispute
 from tests.relay.partner import PDF, PartnerServer, our_key
 
@@ -220,13 +221,13 @@ def test_plain_http_is_refused_unless_allowed(packet, kca, settings):
 
 
 def pings(count: int) -> list[OutboundPacket]:
-    from relay.services import send_ping
+    from relay.partners import send_ping
 
     return [send_ping("KR-KCA") for _ in range(count)]
 
 
 def test_packets_due_to_a_partner_go_in_one_request_each_with_its_own_receipt(node, kca):
-    from relay.services import deliver_due
+    from relay.delivery import deliver_due
 
     queued = pings(3)
     with partner_at(kca) as partner:
@@ -246,7 +247,7 @@ def test_packets_due_to_a_partner_go_in_one_request_each_with_its_own_receipt(no
 
 
 def test_a_batch_is_split_at_the_batch_limit(node, kca, settings):
-    from relay.services import deliver_due
+    from relay.delivery import deliver_due
 
     settings.ODR_RELAY_BATCH_MAX = 2
     pings(3)
@@ -261,7 +262,7 @@ def test_a_batch_is_split_at_the_batch_limit(node, kca, settings):
 
 
 def test_a_partner_that_takes_no_batches_gets_the_packets_one_by_one(node, kca):
-    from relay.services import deliver_due
+    from relay.delivery import deliver_due
 
     queued = pings(3)
     with partner_at(kca, batches=False) as partner:
@@ -274,7 +275,7 @@ def test_a_partner_that_takes_no_batches_gets_the_packets_one_by_one(node, kca):
 
 
 def test_each_packet_of_a_batch_gets_the_answer_meant_for_it(node, kca):
-    from relay.services import deliver_due
+    from relay.delivery import deliver_due
 
     first, second = pings(2)
 
@@ -297,7 +298,7 @@ def test_each_packet_of_a_batch_gets_the_answer_meant_for_it(node, kca):
 
 
 def test_a_batch_that_cannot_be_handed_over_reschedules_every_packet_in_it(node, kca):
-    from relay.services import deliver_due
+    from relay.delivery import deliver_due
 
     queued = pings(2)
     with partner_at(kca) as partner:
@@ -356,7 +357,7 @@ def test_a_disputes_packets_share_a_lane_and_each_lane_is_delivered_by_its_own_l
     node, kca, caseworker, settings
 ):
     from relay import tasks
-    from relay.services import delivery_lane
+    from relay.outbox import delivery_lane
 
     settings.ODR_RELAY_LANES = 2
     actor = disputes.Actor.caseworker(caseworker)

@@ -6,8 +6,9 @@ import pytest
 from django.urls import reverse
 
 from disputes.models import Dispute, Message, Status
+from relay.inbox import receive_packet
 from relay.models import InboundPacket
-from relay.services import decode_receipt_claims, receive_packet
+from relay.packets import decode_receipt_claims
 from tests.relay.partner import forward_body, message_body, status_body
 
 pytestmark = pytest.mark.django_db

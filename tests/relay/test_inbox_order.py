@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from disputes.models import Dispute, Status
 from relay.models import InboundPacket
-from relay.services import apply_waiting_packets
+from relay.placement import apply_waiting_packets
 from tests.relay.partner import forward_body, message_body, status_body
 
 pytestmark = pytest.mark.django_db

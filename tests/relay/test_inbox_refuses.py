@@ -17,8 +17,9 @@ from agencies.models import AgencyKey, Category, MoU
 from agencies.services import change_mou_status
 from disputes.models import Dispute, Status
 from relay import packets
+from relay.inbox import _refusal_counter
 from relay.models import InboundPacket, InboxRefusal
-from relay.services import _refusal_counter, decode_receipt_claims
+from relay.packets import decode_receipt_claims
 from tests.factories import file_dispute
 from tests.relay.partner import Partner, file_form, forward_body, our_key, status_body
 

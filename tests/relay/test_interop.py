@@ -15,8 +15,8 @@ from ulid import ULID
 from agencies.services import pin_agency_key
 from disputes import services
 from disputes.models import Dispute
+from relay.delivery import deliver
 from relay.models import OutboundPacket
-from relay.services import deliver
 from tests.factories import file_dispute
 from tests.relay.partner import PDF, forward_body
 

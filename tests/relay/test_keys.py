@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from agencies.models import AgencyKey
 from relay import keys as node_keys
+from relay.inbox import receive_packet
 from relay.models import OutboundPacket
-from relay.services import receive_packet
 from tests.relay.partner import Partner, PartnerServer, our_key
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +140,7 @@ def test_rotation_keeps_old_keys_for_a_grace_period_and_tells_partners(node, kca
     with PartnerServer(kca, old_sig.public_jwk) as partner:
         kca.agency.inbox_url = partner.url
         kca.agency.save()
-        from relay.services import deliver
+        from relay.delivery import deliver
 
         assert deliver(packet.pk) == "acknowledged"
     assert partner.received[0]["type"] == "partner.keys"

@@ -15,8 +15,9 @@ from disputes import services as disputes
 from odr.celery import app as celery_app
 from odr.errors import DomainError
 from relay import tasks
+from relay.delivery import deliver
 from relay.models import OutboundPacket
-from relay.services import deliver, send_ping
+from relay.partners import send_ping
 from tests.factories import file_dispute
 from tests.relay.partner import PartnerServer, our_key
 
@@ -73,7 +74,7 @@ def test_staff_retry_a_dead_letter_from_the_admin(staff_client, dead_packet, kca
 
 
 def test_a_packet_still_in_flight_cannot_be_retried_by_hand(node, kca, caseworker):
-    from relay.services import retry_packet
+    from relay.outbox import retry_packet
 
     packet = send_ping("KR-KCA")
     with pytest.raises(DomainError):

@@ -96,7 +96,7 @@ def test_delivery_is_queued_only_after_commit(forwarded, kca, django_capture_on_
             services.post_message(dispute, actor=actor, body="After commit", language="en")
         # Registered to run on commit, not run inside the transaction.
         assert callbacks == []
-    relay_callbacks = [c for c in callbacks if c.__module__ == "relay.services"]
+    relay_callbacks = [c for c in callbacks if c.__module__ == "relay.tasks"]
     assert len(relay_callbacks) == 1
 
 

@@ -15,8 +15,8 @@ from agencies.services import change_mou_status, revoke_agency_key
 from disputes.models import Dispute
 from relay import keys as node_keys
 from relay import refdata
+from relay.inbox import receive_packet
 from relay.models import PacketType
-from relay.services import receive_packet
 from tests.relay.partner import forward_body
 
 pytestmark = pytest.mark.django_db(transaction=True)

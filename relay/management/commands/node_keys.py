@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from agencies.selectors import public_jwks, this_agency
 from odr.errors import DomainError
-from relay import services
+from relay import partners
 from relay.keys import KeyUnavailable
 
 
@@ -33,14 +33,14 @@ class Command(BaseCommand):
     def handle(self, *args, action: str, grace_seconds: int | None = None, **options):
         try:
             if action == "init":
-                for use, kid, created in services.init_node_keys():
+                for use, kid, created in partners.init_node_keys():
                     state = "created" if created else "present"
                     self.stderr.write(f"{use} key {kid}: {state}")
             elif action == "export":
                 self.stdout.write(json.dumps(public_jwks(this_agency()), indent=2))
             else:
-                queued = services.rotate_node_keys(grace_seconds=grace_seconds)
-                for use, kid, _created in services.init_node_keys():
+                queued = partners.rotate_node_keys(grace_seconds=grace_seconds)
+                for use, kid, _created in partners.init_node_keys():
                     self.stderr.write(f"{use} key now {kid}")
                 for packet in queued:
                     self.stderr.write(

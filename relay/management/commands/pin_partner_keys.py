@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from agencies.models import Agency
 from odr.errors import DomainError
-from relay import services
+from relay import partners
 
 
 class Command(BaseCommand):
@@ -33,7 +33,7 @@ class Command(BaseCommand):
                 response = httpx.get(url, timeout=settings.ODR_RELAY_TIMEOUT_SECONDS)
                 response.raise_for_status()
                 jwks = response.json()
-            pinned = services.pin_partner_keys(agency_code, jwks)
+            pinned = partners.pin_partner_keys(agency_code, jwks)
         except Agency.DoesNotExist as error:
             raise CommandError(f"unknown agency {agency_code}") from error
         except (OSError, ValueError, httpx.HTTPError, DomainError) as error:

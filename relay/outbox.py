@@ -1,0 +1,152 @@
+"""The outbox: packets written in the transaction of the change they carry, woken for delivery
+after commit.
+
+Owns: the listener of ``disputes.events.timeline_event_recorded`` (``on_timeline_event``),
+``queue_packet`` (sequence numbers per dispute and partner, lanes), ``retry_packet`` (a dead or
+refused packet put back by hand). May call ``relay.bodies`` and ``relay.tasks`` (the wake-up
+after commit); never sends anything itself (``relay.delivery`` does).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import zlib
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from agencies.models import Agency, MoU
+from disputes.models import Dispute, TimelineEvent
+from odr.errors import DomainError
+
+from . import packets
+from .bodies import packet_for_event
+from .models import OutboundPacket
+from .tasks import wake_delivery_after_commit
+
+logger = logging.getLogger(__name__)
+
+
+def on_timeline_event(sender, *, event: TimelineEvent, share_with_partner: bool, **kwargs) -> None:
+    """Receives ``timeline_event_recorded`` inside the transaction that wrote ``event``, and
+    writes an outgoing packet in it if the event is shared.
+
+    Only a dispute that was forwarded (partner agency and MoU set) is shared, and only with the
+    other agency of the dispute. Changes applied from a partner's packet are not shared back.
+    """
+    if not share_with_partner:
+        return
+    dispute = event.dispute
+    if not dispute.partner_agency_id or not dispute.mou_id:
+        return
+    if dispute.home_agency.code == settings.ODR_NODE:
+        recipient = dispute.partner_agency
+    elif dispute.partner_agency.code == settings.ODR_NODE:
+        recipient = dispute.home_agency
+    else:
+        return
+    built = packet_for_event(event, dispute)
+    if built is None:
+        return
+    packet_type, body = built
+    queue_packet(
+        packet_type,
+        recipient=recipient,
+        mou=dispute.mou,
+        dispute=dispute,
+        body=body,
+        language=event.language or dispute.filing_language,
+        event=event,
+        now=event.at,
+    )
+
+
+def queue_packet(
+    packet_type: str,
+    *,
+    recipient: Agency,
+    mou: MoU,
+    body: dict,
+    dispute: Dispute | None = None,
+    language: str = "",
+    event: TimelineEvent | None = None,
+    signing_kid: str = "",
+    now: dt.datetime | None = None,
+) -> OutboundPacket:
+    """Write an outgoing packet in the caller's transaction; delivery is queued on commit.
+
+    Dispute packets get the next sequence number of (dispute, recipient): the caller holds the
+    dispute's row lock, and the unique constraint catches anything that slips past it.
+    """
+    now = now or timezone.now()
+    seq = None
+    if dispute is not None:
+        # A plain statement: one per packet written, and the ORM's query cost more CPU to build
+        # than the database's answer. Written so that only the unique (dispute, recipient, seq)
+        # index answers it, one entry read: as MAX(seq) without "seq IS NOT NULL" the partial
+        # index did not match, and a table without statistics yet (a new node) was read through
+        # the recipient's index, every packet to that partner.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT seq FROM relay_outboundpacket"
+                " WHERE dispute_reference = %s AND recipient_id = %s AND seq IS NOT NULL"
+                " ORDER BY seq DESC LIMIT 1",
+                [dispute.reference, recipient.pk],
+            )
+            last = cursor.fetchone()
+        seq = (last[0] if last else 0) + 1
+    packet = OutboundPacket.objects.create(
+        lane=delivery_lane(dispute.reference if dispute else ""),
+        pid=packets.new_pid(),
+        type=packet_type,
+        recipient=recipient,
+        mou_reference=mou.reference,
+        dispute=dispute,
+        dispute_reference=dispute.reference if dispute else "",
+        seq=seq,
+        language=language,
+        body=body,
+        event=event,
+        signing_kid=signing_kid,
+        state=OutboundPacket.State.QUEUED,
+        created_at=now,
+        deadline_at=now + dt.timedelta(hours=mou.relay_deadline_hours),
+        next_attempt_at=now,
+    )
+    wake_delivery_after_commit(recipient, packet.lane)
+    return packet
+
+
+def delivery_lane(dispute_reference: str) -> int:
+    """The lane of a dispute's packets (partner packets: lane 0); stable across processes."""
+    if not dispute_reference:
+        return 0
+    return zlib.crc32(dispute_reference.encode()) % max(1, settings.ODR_RELAY_LANES)
+
+
+@transaction.atomic
+def retry_packet(packet: OutboundPacket, *, now: dt.datetime | None = None) -> OutboundPacket:
+    """Send a dead-lettered or refused packet again, by hand, with a fresh deadline.
+
+    It keeps its id and sequence number: if the partner did get it, the partner answers with
+    the original receipt. It is sealed again, so an expired packet gets a new expiry.
+    """
+    now = now or timezone.now()
+    packet = OutboundPacket.objects.select_for_update().get(pk=packet.pk)
+    if packet.state not in (OutboundPacket.State.DEAD, OutboundPacket.State.REFUSED):
+        raise DomainError(
+            _("Only a dead-lettered or refused packet can be retried."), code="not_retryable"
+        )
+    mou = MoU.objects.filter(reference=packet.mou_reference).first()
+    hours = mou.relay_deadline_hours if mou else 72
+    packet.state = OutboundPacket.State.QUEUED
+    packet.deadline_at = now + dt.timedelta(hours=hours)
+    packet.next_attempt_at = now
+    packet.sealed = ""
+    packet.sealed_sha256 = ""
+    packet.save()
+    wake_delivery_after_commit(packet.recipient, packet.lane)
+    return packet
