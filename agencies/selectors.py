@@ -6,13 +6,12 @@ import datetime as dt
 import functools
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from . import refcache
 from .calendar import WorkingCalendar, calendar_for
-from .models import Agency, AgencyKey, Country, MoU
+from .models import Agency, AgencyKey, Country, MoU, PublicHoliday
 
 
 def this_agency() -> Agency:
@@ -54,18 +53,12 @@ def working_calendar(country: Country, around: dt.date | None = None) -> Working
 
 
 def _holidays(country_id: str, first: dt.date, last: dt.date) -> frozenset[dt.date]:
-    # A plain statement: building the ORM query (a join through the model's ordering, the
-    # translated queryset) cost more CPU than the database's answer.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT date FROM agencies_publicholiday"
-            " WHERE country_id = %s AND date >= %s AND date <= %s",
-            [country_id, first, last],
-        )
-        return frozenset(
-            day if isinstance(day, dt.date) else dt.date.fromisoformat(day)
-            for (day,) in cursor.fetchall()
-        )
+    # Read at most once per cache period per process (the reference cache above).
+    return frozenset(
+        PublicHoliday.objects.filter(country_id=country_id, date__range=(first, last))
+        .order_by()
+        .values_list("date", flat=True)
+    )
 
 
 def agency_calendar(agency: Agency, around: dt.date | None = None) -> WorkingCalendar:

@@ -205,6 +205,9 @@ def _insert(model: type[Model], **values: Any) -> None:
     Without ``Model.save()``: no signals (ApiFiling and IdempotencyRecord have no receivers),
     no instance, half the CPU of ``objects.create()``. For the writes at the end of a filing,
     made while the agency's counter row is locked (``disputes.services.file_dispute``).
+
+    Fast path (docs/architecture.md, "Performance rules"): to remove it, ``objects.create()``
+    for both rows; bench/intake.py measures a filing with it.
     """
     fields = [model._meta.get_field(name) for name in values]
     quote = connection.ops.quote_name

@@ -14,7 +14,7 @@ import logging
 import zlib
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -84,20 +84,19 @@ def queue_packet(
     now = now or timezone.now()
     seq = None
     if dispute is not None:
-        # A plain statement: one per packet written, and the ORM's query cost more CPU to build
-        # than the database's answer. Written so that only the unique (dispute, recipient, seq)
-        # index answers it, one entry read: as MAX(seq) without "seq IS NOT NULL" the partial
-        # index did not match, and a table without statistics yet (a new node) was read through
-        # the recipient's index, every packet to that partner.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT seq FROM relay_outboundpacket"
-                " WHERE dispute_reference = %s AND recipient_id = %s AND seq IS NOT NULL"
-                " ORDER BY seq DESC LIMIT 1",
-                [dispute.reference, recipient.pk],
+        # The last entry of the unique (dispute, recipient, seq) index, one entry read. Not
+        # MAX(seq): without "seq IS NOT NULL" the partial index does not match, and a table
+        # without statistics yet (a new node) was read through the recipient's index, every
+        # packet ever sent to that partner.
+        last = (
+            OutboundPacket.objects.filter(
+                dispute_reference=dispute.reference, recipient=recipient, seq__isnull=False
             )
-            last = cursor.fetchone()
-        seq = (last[0] if last else 0) + 1
+            .order_by("-seq")
+            .values_list("seq", flat=True)
+            .first()
+        )
+        seq = (last or 0) + 1
     packet = OutboundPacket.objects.create(
         lane=delivery_lane(dispute.reference if dispute else ""),
         pid=packets.new_pid(),

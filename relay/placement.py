@@ -132,6 +132,10 @@ def _stream(sender: Agency, reference: str) -> InboundStream:
 
     One upsert (PostgreSQL, and SQLite >= 3.35) instead of insert-or-ignore and a locked select:
     ``DO UPDATE`` locks the row it finds, as ``SELECT ... FOR UPDATE`` would.
+
+    Fast path (docs/architecture.md, "Performance rules"): the instance is built by hand from
+    the upsert's answer. To remove it, ``get_or_create`` then ``select_for_update().get()``: two
+    or three statements per incoming packet instead of one (bench/fast_paths.py).
     """
     with connection.cursor() as cursor:
         cursor.execute(
@@ -155,13 +159,10 @@ def _stream(sender: Agency, reference: str) -> InboundStream:
 
 
 def _store_stream(stream: InboundStream) -> None:
-    """Write the stream's sequence numbers back (its row is locked since ``_stream``): a plain
-    statement, as there, once per packet."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE relay_inboundstream SET last_seq = %s, highest_seq = %s WHERE id = %s",
-            [stream.last_seq, stream.highest_seq, stream.pk],
-        )
+    """Write the stream's sequence numbers back (its row is locked since ``_stream``)."""
+    InboundStream.objects.filter(pk=stream.pk).update(
+        last_seq=stream.last_seq, highest_seq=stream.highest_seq
+    )
 
 
 def place(signed, claims, sender, mou, here, now, context, signing_key, careful=False):
@@ -283,6 +284,9 @@ def _apply_into(
     Not ``careful``: a message or a forward (most packets) is applied with no savepoint (and a
     message with no look for an earlier copy of it); if that fails, ``ApplyCarefully`` takes
     the whole transaction back and the caller places the packet again, carefully.
+
+    Fast path (docs/architecture.md, "Performance rules"): to remove it, always ``careful``:
+    two statements more per message or forward (the savepoint and its release) and the look-up.
     """
     if not careful and claims["type"] in FAST_TYPES:
         try:

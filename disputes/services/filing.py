@@ -173,9 +173,5 @@ def _number(dispute: Dispute, year: int) -> None:
         Dispute._meta.get_field("reference").run_validators(reference)
     except ValidationError as error:
         raise ValidationError({"reference": error.error_list}) from None
-    # Plain SQL: this and what follows it in the transaction hold the counter's lock.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE disputes_dispute SET reference = %s WHERE id = %s", [reference, dispute.pk]
-        )
+    Dispute.objects.filter(pk=dispute.pk).update(reference=reference)
     dispute.reference = reference

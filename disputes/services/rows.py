@@ -45,6 +45,11 @@ def holding_lock(dispute: Dispute) -> Iterator[Dispute]:
     The caller must have read it with ``select_for_update()`` in the current transaction, and
     must not use it after a rollback to a savepoint inside the block (its fields may then say
     more than the database does).
+
+    Fast path (docs/architecture.md, "Performance rules"): only the relay's inbox uses it, which
+    must read the row to check a packet's scope before the services apply the packet. Without
+    it the services read the row a second time under the lock they already hold: one statement
+    (``lock_dispute_row``) per applied packet.
     """
     if not connection.in_atomic_block:
         raise transaction.TransactionManagementError("holding_lock needs a transaction")
@@ -80,6 +85,11 @@ def lock_dispute_row(*, pk: int | None = None, reference: str | None = None) -> 
     message and document, written here or applied from a partner's packet, reads its dispute
     this way, and building the ORM's query for the row's 40 columns (or a raw() query's column
     mapping) cost several times the database's answer.
+
+    Fast path (docs/architecture.md, "Performance rules"): it relies on ``Model.from_db`` and the
+    fields' database converters, as the ORM's compiler uses them. To remove it, use
+    ``Dispute.objects.select_for_update(of=("self",)).get(...)``; bench/fast_paths.py measures
+    what that costs per call (docs/performance.md, "Fast paths").
     """
     if (pk is None) == (reference is None):
         raise TypeError("give pk or reference")

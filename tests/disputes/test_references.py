@@ -73,7 +73,8 @@ def test_the_reference_is_numbered_last_so_the_counter_stays_locked_briefly(seed
         index for index, sql in enumerate(statements) if "disputes_referencecounter" in sql
     )
     after = statements[counter + 1 :]
-    assert len(after) == 1 and after[0].startswith("UPDATE disputes_dispute SET reference")
+    assert len(after) == 1
+    assert after[0].replace('"', "").startswith("UPDATE disputes_dispute SET reference")
     stored = Dispute.objects.get(pk=dispute.pk)
     assert stored.reference == dispute.reference
     assert re.fullmatch(r"BPKN-\d{4}-000001", stored.reference)
