@@ -31,6 +31,7 @@ import math
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import (
@@ -51,7 +52,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, NullIf, TruncDate, TruncMonth
 
-from agencies.models import Agency, Category
+from agencies.models import Agency, Category, MoU
 from disputes.models import Dispute, IntakeChannel, ProblemType, Status, TimelineEvent
 from relay.models import OutboundPacket
 
@@ -68,6 +69,7 @@ RESOLVED = (Status.SETTLED, Status.NOT_SETTLED, Status.REFERRED_TO_ADJUDICATION)
 # Statuses in which a case keeps the outcome it reached (closing does not change it).
 SETTLED_STATE = (*OUTCOMES, Status.CLOSED)
 CASES = (Measure.FILED, Measure.RECEIVED)
+CENT = Decimal("0.01")
 
 
 def can_view_statistics(user) -> bool:
@@ -233,7 +235,10 @@ class Filters:
     category: Category | None = None
 
     def as_query(self) -> dict:
-        query = {"from": f"{self.first_month:%Y-%m}", "to": f"{self.last_month:%Y-%m}"}
+        query = {
+            "first_month": f"{self.first_month:%Y-%m}",
+            "last_month": f"{self.last_month:%Y-%m}",
+        }
         if self.partner:
             query["partner"] = self.partner.code
         if self.category:
@@ -300,6 +305,10 @@ def duration(filters: Filters, measure: str) -> dict:
         "median": percentile(histogram, 0.5),
         "p90": percentile(histogram, 0.9),
     }
+
+
+def _cents(amount) -> Decimal | None:
+    return None if amount is None else Decimal(amount).quantize(CENT)
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -394,7 +403,7 @@ def staff_figures(filters: Filters) -> dict:
             "rate": _share(answered, answered + contacted.get("unanswered", 0)),
         },
         "recovered": [
-            {"currency": row["key"], "disputes": row["disputes"], "amount": row["amount"]}
+            {"currency": row["key"], "disputes": row["disputes"], "amount": _cents(row["amount"])}
             for row in recovered
         ],
         # Consumer ratings are recorded by issue 16's merchant participation; until its rating
@@ -442,6 +451,15 @@ def _median_delivery(packets: QuerySet[OutboundPacket]) -> float | None:
         return None
     took = delivered.order_by("took").values_list("took", flat=True)[(count - 1) // 2]
     return round(took.total_seconds(), 1)
+
+
+def active_mous(node: Agency) -> list[MoU]:
+    """The MoUs in force for the node, for their monthly reports."""
+    return list(
+        MoU.objects.filter(Q(agency_a=node) | Q(agency_b=node), status=MoU.Status.ACTIVE)
+        .select_related("agency_a", "agency_b")
+        .order_by("reference")
+    )
 
 
 def last_refresh() -> str | None:
@@ -514,7 +532,7 @@ def public_figures(today: dt.date | None = None) -> dict:
             {
                 "currency": row["key"],
                 "disputes": suppress(row["disputes"]),
-                "amount": row["amount"] if suppress(row["disputes"]) else None,
+                "amount": _cents(row["amount"]) if suppress(row["disputes"]) else None,
             }
             for row in recovered
         ],
