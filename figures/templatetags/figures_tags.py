@@ -1,3 +1,5 @@
+import datetime as dt
+
 from babel.numbers import format_percent
 from django import template
 
@@ -18,3 +20,9 @@ def percent(share) -> str:
     if share is None:
         return "—"
     return format_percent(share, locale=babel_locale())
+
+
+@register.filter
+def as_datetime(text):
+    """The ISO time the figures carry (JSON-friendly), as a datetime for Django's |date."""
+    return dt.datetime.fromisoformat(text) if text else None

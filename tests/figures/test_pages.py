@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from figures import services
 from odr.l10n import format_money
+from tests.conftest import SCREENSHOTS
 from tests.factories import CaseworkerFactory
 
 QUARTER = {"first_month": "2026-01", "last_month": "2026-03"}
@@ -99,6 +100,24 @@ def test_the_monthly_mou_report_is_a_pdf_that_renders(staff_client, tmp_path):
     assert "MOU-BPKN-KCA-2021" in text
     assert "해결" in text  # Korean text laid out, not boxes
     assert "1,000,000" in text or "1.000.000" in text
+    # A picture of the first page, to look at: test-artifacts/screenshots/mou-report-ko-1.png
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "80",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            str(pdf),
+            SCREENSHOTS / "mou-report-ko",
+        ],
+        check=True,
+    )
+    assert (SCREENSHOTS / "mou-report-ko-1.png").stat().st_size > 10_000
     assert staff_client.get("/casework/statistics/mou/MOU-BPKN-KCA-2021/May.pdf").status_code == 404
     assert staff_client.get("/casework/statistics/mou/NO-SUCH/2026-02.pdf").status_code == 404
 
