@@ -478,10 +478,11 @@ def suppress(count: int | None, minimum: int | None = None) -> int | None:
     return count
 
 
-def public_figures(today: dt.date | None = None) -> dict:
-    """Aggregate figures of the last twelve months for anyone: no personal data, and every count
-    below ``ODR_STATISTICS_MIN_COUNT`` (with the amount or duration it would reveal) withheld."""
-    filters = default_filters(today)
+def public_figures(year: int | None = None, today: dt.date | None = None) -> dict:
+    """Aggregate figures of a calendar year (else the last twelve months) for anyone: no personal
+    data, and every count below ``ODR_STATISTICS_MIN_COUNT`` (with the amount or duration it
+    would reveal) withheld."""
+    filters = Filters(dt.date(year, 1, 1), dt.date(year, 12, 1)) if year else default_filters(today)
     minimum = settings.ODR_STATISTICS_MIN_COUNT
     cases = _rows(filters, *CASES)
     outcomes = {row["key"]: row["total"] for row in _totals(_rows(filters, Measure.OUTCOME), "key")}

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -116,20 +117,47 @@ def mou_report(request, reference: str, month: str):
     return response
 
 
+def _public_year(request) -> int | None:
+    """``?year=2026``: a calendar year instead of the last twelve months; ValueError if bad."""
+    text = request.GET.get("year", "")
+    if not text:
+        return None
+    year = int(text) if text.isdigit() else 0
+    if not 2000 <= year <= 2100:
+        raise ValueError(text)
+    return year
+
+
 @require_GET
 def public(request):
-    figures = selectors.public_figures()
+    try:
+        year = _public_year(request)
+    except ValueError:
+        return render(request, "400.html", status=400)
+    figures = selectors.public_figures(year)
+    this_year = timezone.localdate().year
     return render(
         request,
         "figures/public.html",
-        {"figures": figures, "charts": charts.public_charts(figures)},
+        {
+            "figures": figures,
+            "charts": charts.public_charts(figures),
+            "year": year,
+            "years": [this_year, this_year - 1, this_year - 2],
+        },
     )
 
 
 @require_GET
 def public_json(request):
+    try:
+        year = _public_year(request)
+    except ValueError:
+        return JsonResponse(
+            {"code": "invalid_year", "detail": _("Give the year as four digits.")}, status=400
+        )
     response = HttpResponse(
-        exports.as_json(selectors.public_figures()), content_type="application/json"
+        exports.as_json(selectors.public_figures(year)), content_type="application/json"
     )
     response["Access-Control-Allow-Origin"] = "*"
     return response
