@@ -29,7 +29,10 @@ def staff_charts(figures: dict) -> dict:
         "by_outcome": _bars(figures["by_outcome"], _("Disputes")),
         "by_partner": {
             "type": "bar",
-            "labels": [row["label"] for row in figures["by_partner"]],
+            "labels": [
+                row["label"] if row["code"] else _("None (not forwarded)")
+                for row in figures["by_partner"]
+            ],
             "datasets": [
                 {"label": str(label), "data": [row[key] for row in figures["by_partner"]]}
                 for key, label in flows

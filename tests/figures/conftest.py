@@ -62,6 +62,16 @@ def merchant_answers(dispute: Dispute) -> None:
 
 @pytest.fixture
 def history(db, seeded):
+    return build_history()
+
+
+@pytest.fixture
+def live_history(transactional_db, seeded):
+    """The same history committed, for a live server's thread to see."""
+    return build_history()
+
+
+def build_history() -> dict[str, Dispute]:
     mou = active_mou()
     MoU.objects.filter(pk=mou.pk).update(resolution_days=10)
 
