@@ -148,6 +148,9 @@ def rollup_rows(node: Agency) -> Iterator[dict]:
 
     def grouped(queryset, measure: str, month_of: str, **extra):
         values = {**_dimensions(node, month_of, tz), **extra}
+        if measure not in CASES:
+            # Channels are only broken down for the cases themselves: fewer rows to sum.
+            values["channel"] = Value("", output_field=CharField())
         for row in queryset.values(**values).annotate(count=Count("pk", distinct=True)):
             yield {"measure": measure, **row}
 
@@ -195,7 +198,10 @@ def rollup_rows(node: Agency) -> Iterator[dict]:
 
     settled = ended.filter(outcome=Status.SETTLED, settlement_amount__isnull=False)
     currency = Coalesce(NullIf("settlement_currency", Value("")), "currency")
-    for row in settled.values(**_dimensions(node, "outcome_at", tz), key=currency).annotate(
+    dimensions = _dimensions(node, "outcome_at", tz) | {
+        "channel": Value("", output_field=CharField())
+    }
+    for row in settled.values(**dimensions, key=currency).annotate(
         count=Count("pk"), amount=Sum("settlement_amount")
     ):
         yield {"measure": Measure.RECOVERED, **row}
