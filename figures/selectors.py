@@ -421,11 +421,11 @@ def staff_figures(filters: Filters) -> dict:
 
 def packet_health(filters: Filters) -> list[dict]:
     """Case packets this node sent in the period, per partner: states and median delivery time."""
-    tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    tz = node_zone(Agency.objects.select_related("country").get(code=settings.ODR_NODE))
     start = dt.datetime.combine(filters.first_month, dt.time(), tz)
-    end_month = month_list(filters.last_month, filters.last_month)[0]
+    last = filters.last_month
     end = dt.datetime.combine(
-        dt.date(end_month.year + end_month.month // 12, end_month.month % 12 + 1, 1), dt.time(), tz
+        dt.date(last.year + last.month // 12, last.month % 12 + 1, 1), dt.time(), tz
     )
     packets = OutboundPacket.objects.filter(created_at__gte=start, created_at__lt=end).order_by()
     if filters.partner:
