@@ -313,6 +313,17 @@ def duration(filters: Filters, measure: str) -> dict:
     }
 
 
+def consumer_ratings(filters: Filters) -> dict | None:
+    """Consumer ratings of the period: None while nothing records them.
+
+    Ratings arrive with merchant participation (issue 16). When its rating model lands, this is
+    the one place to aggregate it (count, average, distribution, by the same filters), as a
+    rollup measure if the page needs it fast; the page and exports already show None as "not
+    recorded yet".
+    """
+    return None
+
+
 def _cents(amount) -> Decimal | None:
     return None if amount is None else Decimal(amount).quantize(CENT)
 
@@ -412,9 +423,7 @@ def staff_figures(filters: Filters) -> dict:
             {"currency": row["key"], "disputes": row["disputes"], "amount": _cents(row["amount"])}
             for row in recovered
         ],
-        # Consumer ratings are recorded by issue 16's merchant participation; until its rating
-        # model lands there is nothing to count, and the page says so instead of a figure.
-        "ratings": None,
+        "ratings": consumer_ratings(filters),
         "packets": packet_health(filters),
     }
 
