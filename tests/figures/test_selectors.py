@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.db.models.signals import post_init
+
 from agencies.models import Agency, Category
+from disputes.models import Dispute, TimelineEvent
 from figures import selectors, services
 from figures.models import MonthlyFigure
 
@@ -116,6 +119,20 @@ def test_the_rollup_is_rebuilt_not_added_to(history):
 
 
 def test_figures_need_no_dispute_loaded_into_python(history, django_assert_max_num_queries):
-    services.refresh_figures()
-    with django_assert_max_num_queries(25):
-        selectors.staff_figures(FIRST_QUARTER)
+    loaded = []
+
+    def count(sender, instance, **kwargs):
+        loaded.append(sender.__name__)
+
+    for model in (Dispute, TimelineEvent):
+        post_init.connect(count, sender=model)
+    try:
+        services.refresh_figures()
+        with django_assert_max_num_queries(25):
+            selectors.staff_figures(FIRST_QUARTER)
+        with django_assert_max_num_queries(10):
+            selectors.public_figures(2026)
+    finally:
+        for model in (Dispute, TimelineEvent):
+            post_init.disconnect(count, sender=model)
+    assert loaded == []
