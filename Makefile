@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format lock browser messages clean
+.PHONY: install demo test lint format lock browser pdf messages clean
 
 install: $(STAMP)
 
@@ -18,7 +18,7 @@ $(STAMP): requirements.lock pyproject.toml
 demo: install
 	$(BIN)/python -m odr.demo
 
-test: install browser
+test: install browser pdf
 	$(BIN)/python -m odr.i18n check
 	$(BIN)/python -m odr.i18n compile
 	$(BIN)/ruff check .
@@ -31,6 +31,15 @@ browser:
 		echo "Installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			chromium fonts-noto-cjk >/dev/null; }
+
+# MoU reports: WeasyPrint lays text out with Pango (Debian's libraries; Korean needs a CJK font);
+# the tests read the PDFs back with poppler's pdftotext and pdftoppm.
+pdf:
+	@{ command -v pdftoppm >/dev/null 2>&1 && ldconfig -p | grep -q libpangoft2-1.0 \
+		&& fc-list 2>/dev/null | grep -q "Noto Sans CJK"; } || { \
+		echo "Installing Pango and poppler for the PDF reports"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			libpango-1.0-0 libpangoft2-1.0-0 poppler-utils fonts-noto-cjk >/dev/null; }
 
 lint:
 	$(BIN)/ruff check .

@@ -257,6 +257,7 @@ def print_nodes(cluster: LocalCluster, accounts: dict) -> None:
             f"    consumer portal  {node.url}/\n"
             f"    casework         {node.url}/casework/   login {caseworker} / {password}\n"
             f"    admin            {node.url}/admin/      login {admin} / {admin_password}\n"
+            f"    statistics       {node.url}/casework/statistics/ (public: /statistics/)\n"
             f"    logs             {node.data_dir / 'logs'}",
             flush=True,
         )
@@ -291,6 +292,9 @@ def main() -> int:
         print(f"\nDemo round trip succeeded in {time.monotonic() - started:.0f} s.", flush=True)
         if non_interactive:
             return 0
+        # Beat rebuilds the statistics at night; the demo's pages have them at once.
+        for node in cluster.nodes.values():
+            node.manage("refresh_figures")
         print_nodes(cluster, accounts)
         while all(p.alive() for node in cluster.nodes.values() for p in node.processes.values()):
             time.sleep(1)

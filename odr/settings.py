@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "portal",
     "casework",
     "api",
+    "figures",
 ]
 
 MIDDLEWARE = [
@@ -263,6 +264,8 @@ ODR_IDEMPOTENCY_RETENTION_HOURS = env_int("ODR_IDEMPOTENCY_RETENTION_HOURS", 72)
 # How long a worker process may keep accepting an API key after another process deactivated
 # its client or rotated it (the process that made the change refuses it at once).
 ODR_API_KEY_CACHE_SECONDS = float(env("ODR_API_KEY_CACHE_SECONDS", "5"))
+# Public statistics withhold any count below this (and the amount or duration it would reveal).
+ODR_STATISTICS_MIN_COUNT = env_int("ODR_STATISTICS_MIN_COUNT", 5)
 ODR_TRACKING_LINK_MAX_AGE_DAYS = env_int("ODR_TRACKING_LINK_MAX_AGE_DAYS", 30)
 # The packet transport may use plain HTTP only on loopback and in development.
 ODR_RELAY_ALLOW_HTTP = env_bool("ODR_RELAY_ALLOW_HTTP", default=not PRODUCTION)
@@ -321,6 +324,10 @@ CELERY_BEAT_SCHEDULE = {
     "portal-resend-pending-notifications": {
         "task": "portal.tasks.send_pending_notifications",
         "schedule": 30.0,
+    },
+    "figures-refresh": {
+        "task": "figures.tasks.refresh_figures",
+        "schedule": crontab(minute=10, hour=2),
     },
     "portal-purge-expired-drafts": {
         "task": "portal.tasks.purge_expired_drafts",
@@ -384,5 +391,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("ODR_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint logs each rendering step and font subset of a PDF report at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

@@ -10,6 +10,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("relay.urls")),
     path("api/", include("api.urls")),
+    path("", include("figures.urls")),
     path("casework/", include("casework.urls")),
     path("", include("portal.urls")),
 ]
