@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("relay.urls")),
     path("api/", include("api.urls")),
     path("casework/", include("casework.urls")),
+    path("accounts/", include("accounts.urls")),
     path("", include("portal.urls")),
 ]
 
