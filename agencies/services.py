@@ -57,6 +57,21 @@ def change_mou_status(mou: MoU, to_status: str, *, by=None, note: str = "") -> M
     if to_status == MoU.Status.ACTIVE:
         from .selectors import mous_between
 
+        unconfirmed = [
+            party.code
+            for party in (mou.agency_a, mou.agency_b)
+            if party.status == Agency.Status.PROSPECTIVE and not party.is_this_node
+        ]
+        if unconfirmed:
+            raise DomainError(
+                _(
+                    "%(codes)s is still prospective: compare its key thumbprints and confirm "
+                    "the partner before activating the MoU."
+                )
+                % {"codes": ", ".join(unconfirmed)},
+                code="partner_not_confirmed",
+            )
+
         clash = (
             mous_between(mou.agency_a, mou.agency_b)
             .filter(status=MoU.Status.ACTIVE)

@@ -32,7 +32,9 @@ def sign_in(page, live_server, next_url="/admin/"):
     page.wait_for_url("**/login/**")
     page.get_by_label("Username").fill("admin-bpkn")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").or_(page.get_by_role("button", name="Sign in")).click()
+    page.get_by_role("button", name="Log in").or_(
+        page.get_by_role("button", name="Sign in")
+    ).click()
 
 
 def test_an_agency_admin_signs_in_with_two_factor(page, live_server, admin_user, screenshot):
