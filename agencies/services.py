@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from odr.errors import DomainError, IllegalTransition
+from odr.errors import DomainError, IllegalTransition, InvalidInput
 
 from .models import Agency, AgencyKey, MoU, MoUStatusChange
 
@@ -143,8 +143,78 @@ def pin_agency_jwks(agency: Agency, jwks: dict) -> list[AgencyKey]:
 
 
 @transaction.atomic
-def revoke_agency_key(key: AgencyKey) -> AgencyKey:
+def revoke_agency_key(key: AgencyKey, *, reason: str = "") -> AgencyKey:
+    """Stop trusting a key at once: packets signed with it are refused from now, even those
+    already on their way or waiting in the inbox for an earlier packet."""
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
-        key.save(update_fields=["revoked_at"])
+        key.revocation_reason = reason.strip()
+        key.save(update_fields=["revoked_at", "revocation_reason"])
     return key
+
+
+# --- MoU status changes with a reason (the onboarding flow) ---------------------------------------
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Give a reason for the change."), code="reason_required")
+    return reason
+
+
+def _announce(mou: MoU, reason: str) -> MoU:
+    from .signals import mou_status_changed
+
+    mou_status_changed.send(sender=MoU, mou=mou, reason=reason)
+    return mou
+
+
+@transaction.atomic
+def activate_mou(mou: MoU, *, by=None, reason: str) -> MoU:
+    """Activate a draft MoU: the partner is confirmed and answered a ping since the last key
+    change on either side."""
+    from .selectors import ping_is_current
+
+    reason = _reason(reason)
+    mou = MoU.objects.select_for_update().get(pk=mou.pk)
+    if mou.status == MoU.Status.DRAFT and not ping_is_current(mou):
+        raise DomainError(
+            _(
+                "Run the connectivity check first: the partner has not answered a ping since "
+                "the last key change."
+            ),
+            code="ping_required",
+        )
+    return _announce(change_mou_status(mou, MoU.Status.ACTIVE, by=by, note=reason), reason)
+
+
+@transaction.atomic
+def suspend_mou(mou: MoU, *, by=None, reason: str) -> MoU:
+    """No new forwards under the MoU; cases already shared continue in both directions."""
+    reason = _reason(reason)
+    return _announce(change_mou_status(mou, MoU.Status.SUSPENDED, by=by, note=reason), reason)
+
+
+@transaction.atomic
+def resume_mou(mou: MoU, *, by=None, reason: str) -> MoU:
+    reason = _reason(reason)
+    mou = MoU.objects.select_for_update().get(pk=mou.pk)
+    if mou.status != MoU.Status.SUSPENDED:
+        raise IllegalTransition(
+            _("Only a suspended MoU can be resumed."), code="illegal_mou_transition"
+        )
+    return _announce(change_mou_status(mou, MoU.Status.ACTIVE, by=by, note=reason), reason)
+
+
+@transaction.atomic
+def terminate_mou(mou: MoU, *, by=None, reason: str, grace: dt.timedelta = dt.timedelta(0)) -> MoU:
+    """No new forwards; packets for cases already shared are accepted for ``grace`` more, then
+    refused."""
+    reason = _reason(reason)
+    if grace < dt.timedelta(0):
+        raise InvalidInput(_("The grace period cannot be negative."), code="invalid_grace")
+    mou = change_mou_status(mou, MoU.Status.TERMINATED, by=by, note=reason)
+    mou.packets_accepted_until = timezone.now() + grace
+    mou.save(update_fields=["packets_accepted_until"])
+    return _announce(mou, reason)

@@ -301,6 +301,8 @@ ODR_RELAY_BACKOFF_MAX_SECONDS = float(env("ODR_RELAY_BACKOFF_MAX_SECONDS", "900"
 ODR_PACKET_TTL_SECONDS = env_int("ODR_PACKET_TTL_SECONDS", 7 * 24 * 3600)
 # After `node_keys rotate` the old keys stay valid this long, so packets in flight still verify.
 ODR_KEY_GRACE_SECONDS = env_int("ODR_KEY_GRACE_SECONDS", 14 * 24 * 3600)
+# Administrators are emailed this many days before any key (ours or a partner's) expires.
+ODR_KEY_EXPIRY_WARNING_DAYS = env_int("ODR_KEY_EXPIRY_WARNING_DAYS", 30)
 # A case's evidence must fit in one packet: files are base64 in the signed JSON, whose JWS is
 # base64url inside the JWE, base64url again, so a byte of evidence takes 64/27 bytes on the wire.
 ODR_MAX_CASE_EVIDENCE_BYTES = env_int(
@@ -341,6 +343,10 @@ CELERY_BEAT_SCHEDULE = {
     "api-purge-idempotency-records": {
         "task": "api.tasks.purge_idempotency_records",
         "schedule": crontab(hour=3, minute=20),
+    },
+    "relay-warn-expiring-keys": {
+        "task": "relay.tasks.warn_expiring_keys",
+        "schedule": crontab(hour=6, minute=5),
     },
     "disputes-refresh-overdue": {
         "task": "disputes.tasks.flag_overdue_disputes",

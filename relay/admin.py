@@ -136,4 +136,4 @@ class InboundStreamAdmin(admin.ModelAdmin):
         return False
 
 
-from . import admin_cards  # noqa: E402, F401  (partner cards over the agencies admin)
+from . import admin_partners  # noqa: E402, F401  (partner cards, pings over the agencies admin)

@@ -1,6 +1,7 @@
-"""Partner cards in the admin: download this node's card, upload a partner's, compare the key
-thumbprints and confirm the partner. Registered over agencies' AgencyAdmin (the card lives in the
-relay, which the agencies app must not import)."""
+"""Partners in the admin: download this node's card, upload a partner's, compare the key
+thumbprints and confirm the partner; the connectivity check (ping) of an MoU. Registered over
+agencies' AgencyAdmin and MoUAdmin (cards and pings live in the relay, which the agencies app
+must not import)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from agencies.admin import AgencyAdmin
-from agencies.models import Agency
+from agencies.admin import AgencyAdmin, MoUAdmin
+from agencies.models import Agency, MoU
+from agencies.selectors import this_agency
 from odr.errors import DomainError
 
 from . import cards
+from .partners import send_ping
 
 
 class CardUploadForm(forms.Form):
@@ -132,5 +135,34 @@ class PartnerAgencyAdmin(AgencyAdmin):
                 self.message_user(
                     request,
                     _("%(code)s confirmed.") % {"code": agency.code},
+                    messages.SUCCESS,
+                )
+
+
+admin.site.unregister(MoU)
+
+
+@admin.register(MoU)
+class PartnerMoUAdmin(MoUAdmin):
+    actions = ["ping", *MoUAdmin.actions]
+
+    @admin.action(description=_("Connectivity check: send a signed ping to the partner"))
+    def ping(self, request, queryset):
+        here = this_agency()
+        for mou in queryset:
+            try:
+                packet = send_ping(mou.partner_of(here).code, mou_reference=mou.reference)
+            except (DomainError, ValueError) as error:
+                self.message_user(
+                    request, f"{mou}: {getattr(error, 'message', error)}", messages.ERROR
+                )
+            else:
+                self.message_user(
+                    request,
+                    _(
+                        "%(mou)s: ping %(pid)s queued. Reload this page: the partner's signed "
+                        "answer and the round-trip time show on the MoU."
+                    )
+                    % {"mou": mou.reference, "pid": packet.pid},
                     messages.SUCCESS,
                 )
