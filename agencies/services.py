@@ -153,7 +153,7 @@ def revoke_agency_key(key: AgencyKey, *, reason: str = "") -> AgencyKey:
     return key
 
 
-# --- MoU status changes with a reason (the onboarding flow) ---------------------------------------
+# --- MoU status changes with a reason (the onboarding flow) -----------------------------------
 
 
 def _reason(reason: str) -> str:
@@ -218,3 +218,79 @@ def terminate_mou(mou: MoU, *, by=None, reason: str, grace: dt.timedelta = dt.ti
     mou.packets_accepted_until = timezone.now() + grace
     mou.save(update_fields=["packets_accepted_until"])
     return _announce(mou, reason)
+
+
+# --- a new node's own agency ---------------------------------------------------------------
+
+
+@transaction.atomic
+def register_own_agency(
+    *,
+    code: str,
+    reference_prefix: str,
+    short_name: str,
+    name: str,
+    country_code: str,
+    country_name: str,
+    currency: str,
+    time_zone: str,
+    working_week: list[int],
+    languages: list[str],
+    contact_email: str,
+    contact_phone: str = "",
+    website: str = "",
+    inbox_url: str = "",
+) -> Agency:
+    """The agency a new node serves (``ODR_NODE``), with its country if this node lacks it: a
+    node for an agency the project never heard of, set up from its own documents."""
+    from django.conf import settings
+    from django.core.exceptions import ValidationError
+
+    from .models import Country
+    from .seed import seed_holidays
+
+    if code != settings.ODR_NODE:
+        raise InvalidInput(
+            _("This node serves %(node)s, not %(code)s.")
+            % {"node": settings.ODR_NODE, "code": code},
+            code="not_this_node",
+        )
+    if Agency.objects.filter(code=code).exists():
+        raise DomainError(_("%(code)s is already set up.") % {"code": code}, code="exists")
+    country, created = Country.objects.get_or_create(
+        code=country_code,
+        defaults={
+            "name": country_name,
+            "currency": currency,
+            "official_languages": languages,
+            "working_week": working_week,
+            "timezone": time_zone,
+        },
+    )
+    if created:
+        year = timezone.now().year
+        seed_holidays(country, range(year - 1, year + 3), {})
+    agency = Agency(
+        code=code,
+        reference_prefix=reference_prefix,
+        short_name=short_name,
+        name=name,
+        country=country,
+        languages=languages,
+        contact_email=contact_email,
+        contact_phone=contact_phone,
+        website=website,
+        inbox_url=inbox_url,
+        status=Agency.Status.ACTIVE,
+    )
+    try:
+        agency.full_clean()
+    except ValidationError as error:
+        raise InvalidInput(
+            "; ".join(
+                f"{field}: {' '.join(errors)}" for field, errors in error.message_dict.items()
+            ),
+            code="invalid",
+        ) from error
+    agency.save()
+    return agency

@@ -53,6 +53,14 @@ def mou_for_packet(
         )
     if claims["type"] == PacketType.PARTNER_PING:
         return named
+    today = now.date()
+    if (
+        named.status == MoU.Status.ACTIVE
+        and (named.effective_from is None or named.effective_from <= today)
+        and (named.effective_until is None or named.effective_until >= today)
+    ):
+        # Activated in the last seconds, which this process's cache of MoUs does not show yet.
+        return named
     if in_force is not None:
         raise PacketRefused("mou_mismatch", f"the MoU in force is {in_force.reference}")
     open_case = (
