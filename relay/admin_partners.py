@@ -50,7 +50,10 @@ class PartnerAgencyAdmin(AgencyAdmin):
     actions = ["confirm_partners"]
 
     def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), "key_thumbprints"]
+        fields = [*super().get_readonly_fields(request, obj), "key_thumbprints"]
+        if obj is not None and obj.status == Agency.Status.PROSPECTIVE:
+            fields.append("status")  # only confirmation, after the thumbprints, ends it
+        return fields
 
     @admin.display(description=_("Key thumbprints (RFC 7638)"))
     def key_thumbprints(self, obj):
