@@ -268,6 +268,15 @@ class MoU(models.Model):
         _("hours a packet may take to deliver before it is dead-lettered"), default=72
     )
     document = models.FileField(_("signed document"), upload_to="mou-documents/%Y/", blank=True)
+    default_team = models.ForeignKey(
+        "auth.Group",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("default team"),
+        help_text=_("The staff group that handles cases exchanged under this MoU by default."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     # After termination, packets for cases already shared are still accepted until this time.
     packets_accepted_until = models.DateTimeField(

@@ -148,6 +148,13 @@ admin.site.unregister(MoU)
 @admin.register(MoU)
 class PartnerMoUAdmin(MoUAdmin):
     actions = ["ping", *MoUAdmin.actions]
+    change_list_template = "admin/agencies/mou/change_list_guided.html"
+
+    def get_urls(self):
+        from .admin_new_mou import new_mou_view
+
+        view = self.admin_site.admin_view(lambda request: new_mou_view(self, request))
+        return [path("new/", view, name="agencies_mou_new"), *super().get_urls()]
 
     @admin.action(description=_("Connectivity check: send a signed ping to the partner"))
     def ping(self, request, queryset):
