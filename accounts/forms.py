@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import password_validation
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .models import Invitation
+
+User = get_user_model()
 
 
 class InvitationForm(forms.ModelForm):
