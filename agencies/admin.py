@@ -1,4 +1,8 @@
+import datetime as dt
+
+from django import forms
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 
@@ -16,6 +20,51 @@ from .models import (
     MoUStatusChange,
     PublicHoliday,
 )
+from .selectors import onboarding_state
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Recorded in the history and told to the partner."),
+    )
+    grace_days = forms.IntegerField(
+        label=_("Days that packets for open cases are still accepted"),
+        min_value=0,
+        max_value=365,
+        initial=30,
+        required=False,
+    )
+
+
+def with_reason(model_admin, request, queryset, *, title, apply, done, warning="", grace=False):
+    """An admin action that first asks why (and, for a termination, for how long packets of
+    open cases are still accepted), then applies a service function to each selected row."""
+    form = ReasonForm(request.POST if "apply" in request.POST else None)
+    if not grace:
+        del form.fields["grace_days"]
+    if "apply" in request.POST and form.is_valid():
+        days = form.cleaned_data.get("grace_days") or 0
+        for obj in queryset:
+            try:
+                apply(obj, form.cleaned_data["reason"], dt.timedelta(days=days))
+            except DomainError as error:
+                model_admin.message_user(request, f"{obj}: {error.message}", messages.ERROR)
+            else:
+                model_admin.message_user(request, f"{obj}: {done}", messages.SUCCESS)
+        return None
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "opts": model_admin.model._meta,
+        "queryset": queryset,
+        "form": form,
+        "warning": warning,
+        "action": request.POST.get("action"),
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/agencies/with_reason.html", context)
 
 
 class PublicHolidayInline(admin.TabularInline):
@@ -73,14 +122,23 @@ class AgencyKeyAdmin(admin.ModelAdmin):
     list_display = ["kid", "agency", "use", "not_before", "not_after", "revoked_at"]
     list_filter = ["use", "agency"]
     search_fields = ["kid", "agency__code"]
-    readonly_fields = ["public_jwk", "created_at"]
+    readonly_fields = ["public_jwk", "created_at", "revoked_at", "revocation_reason"]
     actions = ["revoke"]
 
     @admin.action(description=_("Revoke the selected keys"))
     def revoke(self, request, queryset):
-        for key in queryset:
-            services.revoke_agency_key(key)
-        self.message_user(request, _("Keys revoked."), messages.SUCCESS)
+        return with_reason(
+            self,
+            request,
+            queryset,
+            title=_("Revoke keys"),
+            warning=_(
+                "Packets signed with these keys are refused from now on, even those already on "
+                "their way or waiting in the inbox. This cannot be undone."
+            ),
+            apply=lambda key, reason, grace: services.revoke_agency_key(key, reason=reason),
+            done=_("Keys revoked."),
+        )
 
 
 class MoUStatusChangeInline(admin.TabularInline):
@@ -99,30 +157,72 @@ class MoUAdmin(admin.ModelAdmin):
     list_filter = ["status", "agency_a", "agency_b"]
     search_fields = ["reference", "title", "agency_a__code", "agency_b__code"]
     filter_horizontal = ["categories"]
-    readonly_fields = ["status"]
+    readonly_fields = [
+        "status",
+        "onboarding_state",
+        "last_pong_at",
+        "last_ping_rtt_ms",
+        "partner_state",
+        "partner_state_reason",
+        "partner_state_at",
+        "packets_accepted_until",
+    ]
     inlines = [MoUStatusChangeInline]
-    actions = ["activate", "suspend", "terminate"]
+    actions = ["activate", "suspend", "resume", "terminate"]
 
-    def _change_status(self, request, queryset, status):
-        for mou in queryset:
-            try:
-                services.change_mou_status(mou, status, by=request.user)
-            except DomainError as error:
-                self.message_user(request, f"{mou.reference}: {error.message}", messages.ERROR)
-            else:
-                self.message_user(request, f"{mou.reference}: {status}", messages.SUCCESS)
+    @admin.display(description=_("onboarding state"))
+    def onboarding_state(self, obj):
+        return onboarding_state(obj) if obj.pk else "-"
+
+    def _change(self, request, queryset, title, apply, *, grace=False):
+        return with_reason(
+            self,
+            request,
+            queryset,
+            title=title,
+            apply=apply,
+            grace=grace,
+            done=_("Done."),
+        )
 
     @admin.action(description=_("Activate the selected MoUs"))
     def activate(self, request, queryset):
-        self._change_status(request, queryset, MoU.Status.ACTIVE)
+        return self._change(
+            request,
+            queryset,
+            _("Activate MoUs"),
+            lambda mou, reason, grace: services.activate_mou(mou, by=request.user, reason=reason),
+        )
 
     @admin.action(description=_("Suspend the selected MoUs"))
     def suspend(self, request, queryset):
-        self._change_status(request, queryset, MoU.Status.SUSPENDED)
+        return self._change(
+            request,
+            queryset,
+            _("Suspend MoUs"),
+            lambda mou, reason, grace: services.suspend_mou(mou, by=request.user, reason=reason),
+        )
+
+    @admin.action(description=_("Resume the selected MoUs"))
+    def resume(self, request, queryset):
+        return self._change(
+            request,
+            queryset,
+            _("Resume MoUs"),
+            lambda mou, reason, grace: services.resume_mou(mou, by=request.user, reason=reason),
+        )
 
     @admin.action(description=_("Terminate the selected MoUs"))
     def terminate(self, request, queryset):
-        self._change_status(request, queryset, MoU.Status.TERMINATED)
+        return self._change(
+            request,
+            queryset,
+            _("Terminate MoUs"),
+            lambda mou, reason, grace: services.terminate_mou(
+                mou, by=request.user, reason=reason, grace=grace
+            ),
+            grace=True,
+        )
 
     def save_model(self, request, obj, form, change):
         # Keep the pair in canonical order whichever agency the administrator chose first.

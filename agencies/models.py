@@ -184,7 +184,10 @@ class AgencyKey(models.Model):
     not_before = models.DateTimeField(_("valid from"), default=timezone.now)
     not_after = models.DateTimeField(_("valid until"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revocation_reason = models.TextField(_("why it was revoked"), blank=True)
     created_at = models.DateTimeField(_("pinned"), auto_now_add=True)
+    # When administrators were last warned that this key's validity ends soon.
+    expiry_warned_at = models.DateTimeField(_("expiry warning sent"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("agency key")
@@ -265,7 +268,29 @@ class MoU(models.Model):
         _("hours a packet may take to deliver before it is dead-lettered"), default=72
     )
     document = models.FileField(_("signed document"), upload_to="mou-documents/%Y/", blank=True)
+    default_team = models.ForeignKey(
+        "auth.Group",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("default team"),
+        help_text=_("The staff group that handles cases exchanged under this MoU by default."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # After termination, packets for cases already shared are still accepted until this time.
+    packets_accepted_until = models.DateTimeField(
+        _("packets for open cases accepted until"), null=True, blank=True
+    )
+    # The connectivity check: the partner's signed answer to our last partner.ping.
+    last_pong_at = models.DateTimeField(_("last answered ping"), null=True, blank=True)
+    last_ping_rtt_ms = models.PositiveIntegerField(
+        _("round-trip time of the last ping (ms)"), null=True, blank=True
+    )
+    # The state of this MoU on the partner's node, as its last ping told us.
+    partner_state = models.CharField(_("state at the partner"), max_length=20, blank=True)
+    partner_state_reason = models.TextField(_("reason given by the partner"), blank=True)
+    partner_state_at = models.DateTimeField(_("state at the partner as of"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("MoU")

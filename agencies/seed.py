@@ -251,7 +251,15 @@ def seed_holidays(country: Country, years: range, options: dict) -> int:
 
 
 @transaction.atomic
-def seed_reference_data(inbox_urls: dict[str, str] | None = None, today: dt.date | None = None):
+def seed_reference_data(
+    inbox_urls: dict[str, str] | None = None,
+    today: dt.date | None = None,
+    *,
+    with_agencies: bool = True,
+):
+    """Countries, holidays, categories, domestic bodies, rates and code lists; with_agencies,
+    also BPKN, KCA and UK ICC and their MoUs (a new agency's node seeds without them and
+    onboards its partners from their cards)."""
     today = today or dt.date.today()
     inbox_urls = inbox_urls or {}
     years = range(today.year - 1, today.year + 3)
@@ -285,6 +293,9 @@ def seed_reference_data(inbox_urls: dict[str, str] | None = None, today: dt.date
             currency=currency, as_of=today, defaults={"per_usd": Decimal(rate)}
         )
     agencies = {}
+    if not with_agencies:
+        _seed_groups_and_code_lists()
+        return agencies
     for spec in AGENCIES:
         defaults = {
             **translated(spec["names"]),
@@ -335,6 +346,11 @@ def seed_reference_data(inbox_urls: dict[str, str] | None = None, today: dt.date
             partner_stages=all_stages,
             languages=["en"],
         )
+    _seed_groups_and_code_lists()
+    return agencies
+
+
+def _seed_groups_and_code_lists() -> None:
     caseworkers, _ = Group.objects.get_or_create(name="Caseworkers")
     for app_label, codename in CASEWORKER_PERMISSIONS:
         caseworkers.permissions.add(
@@ -345,4 +361,3 @@ def seed_reference_data(inbox_urls: dict[str, str] | None = None, today: dt.date
         seed_app = getattr(config, "seed_reference_data", None)
         if seed_app is not None:
             seed_app()
-    return agencies

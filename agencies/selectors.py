@@ -178,3 +178,40 @@ def scope_problems(mou: MoU, *, category_id, amount, currency: str) -> list[tupl
                 )
             )
     return problems
+
+
+ONBOARDING_STATES = ("prospective", "pinged", "active", "suspended", "terminated")
+
+
+def last_key_change(mou: MoU) -> dt.datetime | None:
+    """When either party last pinned, announced or revoked a key (a ping before it is stale)."""
+    moments = []
+    for key in AgencyKey.objects.filter(agency_id__in=[mou.agency_a_id, mou.agency_b_id]):
+        moments += [key.created_at, key.not_before, key.revoked_at]
+    moments = [moment for moment in moments if moment is not None]
+    return max(moments, default=None)
+
+
+def ping_is_current(mou: MoU) -> bool:
+    """A ping to the partner was answered since the last key change on either side."""
+    if mou.last_pong_at is None:
+        return False
+    changed = last_key_change(mou)
+    return changed is None or mou.last_pong_at >= changed
+
+
+def onboarding_state(mou: MoU) -> str:
+    """prospective, pinged, active, suspended or terminated: what both sides show."""
+    if mou.status == MoU.Status.DRAFT:
+        return "pinged" if ping_is_current(mou) else "prospective"
+    return str(mou.status)
+
+
+def mou_named(first: Agency, second: Agency, reference: str) -> MoU | None:
+    """The MoU between two agencies with this reference, whatever its status."""
+    return mous_between(first, second).filter(reference=reference).first()
+
+
+def latest_reason(mou: MoU) -> str:
+    change = mou.status_changes.order_by("-changed_at", "-pk").first()
+    return change.note if change else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -128,6 +129,10 @@ INSTALLED_APPS = [
     "casework",
     "api",
     "figures",
+    "accounts",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -138,9 +143,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "agencies.middleware.ViewerTimezoneMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "odr.urls"
@@ -205,6 +214,26 @@ if ODR_ENV == "test":
 
 LOGIN_URL = "casework:login"
 LOGIN_REDIRECT_URL = "casework:queue"
+# django-axes first: it refuses a locked-out sign-in before a password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Staff sign-in lockout: after this many wrong passwords for one username from one address,
+# that pair is locked for ODR_LOGIN_LOCKOUT_MINUTES (each further try restarts the wait).
+AXES_FAILURE_LIMIT = env_int("ODR_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ODR_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_IPWARE_PROXY_COUNT = env_int("ODR_TRUSTED_PROXIES", 0) or None
+AXES_VERBOSE = False
+# Invitations to create a staff account: the emailed link is signed and expires.
+ODR_INVITATION_MAX_AGE_DAYS = env_int("ODR_INVITATION_MAX_AGE_DAYS", 7)
+# Password reset links (Django's own tokens) expire after this many seconds.
+PASSWORD_RESET_TIMEOUT = env_int("ODR_PASSWORD_RESET_SECONDS", 3 * 24 * 3600)
+# The issuer shown in authenticator apps next to a supervisor's or admin's one-time codes.
+OTP_TOTP_ISSUER = f"ODR {ODR_NODE}"
 
 # Languages: Indonesian, Korean and English; English is the fallback for reference data.
 LANGUAGE_CODE = "en"
@@ -275,6 +304,8 @@ ODR_RELAY_BACKOFF_MAX_SECONDS = float(env("ODR_RELAY_BACKOFF_MAX_SECONDS", "900"
 ODR_PACKET_TTL_SECONDS = env_int("ODR_PACKET_TTL_SECONDS", 7 * 24 * 3600)
 # After `node_keys rotate` the old keys stay valid this long, so packets in flight still verify.
 ODR_KEY_GRACE_SECONDS = env_int("ODR_KEY_GRACE_SECONDS", 14 * 24 * 3600)
+# Administrators are emailed this many days before any key (ours or a partner's) expires.
+ODR_KEY_EXPIRY_WARNING_DAYS = env_int("ODR_KEY_EXPIRY_WARNING_DAYS", 30)
 # A case's evidence must fit in one packet: files are base64 in the signed JSON, whose JWS is
 # base64url inside the JWE, base64url again, so a byte of evidence takes 64/27 bytes on the wire.
 ODR_MAX_CASE_EVIDENCE_BYTES = env_int(
@@ -315,6 +346,10 @@ CELERY_BEAT_SCHEDULE = {
     "api-purge-idempotency-records": {
         "task": "api.tasks.purge_idempotency_records",
         "schedule": crontab(hour=3, minute=20),
+    },
+    "relay-warn-expiring-keys": {
+        "task": "relay.tasks.warn_expiring_keys",
+        "schedule": crontab(hour=6, minute=5),
     },
     "disputes-refresh-overdue": {
         "task": "disputes.tasks.flag_overdue_disputes",

@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("", include("figures.urls")),
     path("casework/", include("casework.urls")),
+    path("accounts/", include("accounts.urls")),
     path("", include("portal.urls")),
 ]
 

@@ -134,3 +134,6 @@ class InboundStreamAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+from . import admin_partners  # noqa: E402, F401  (partner cards, pings over the agencies admin)

@@ -25,6 +25,7 @@ from odr.errors import DomainError
 
 from . import packets, refdata
 from .models import PacketType
+from .standing import record_partner_state
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ def apply_claims(
     body = claims["body"]
     packet_type = claims["type"]
     if packet_type == PacketType.PARTNER_PING:
+        record_partner_state(body, mou, now)
         return
     if packet_type == PacketType.PARTNER_KEYS:
         _apply_keys(body, sender)

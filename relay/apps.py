@@ -13,6 +13,12 @@ class RelayConfig(AppConfig):
 
         timeline_event_recorded.connect(on_timeline_event, dispatch_uid="relay.outbox")
 
+        from agencies.signals import mou_status_changed
+
+        from .partners import announce_mou_status
+
+        mou_status_changed.connect(announce_mou_status, dispatch_uid="relay.announce_mou_status")
+
     def warm_up(self):
         """Compile the packet schemas before the first packet (see odr.warmup)."""
         from . import packets

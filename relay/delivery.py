@@ -22,8 +22,9 @@ from agencies.models import Agency, AgencyKey
 
 from . import keys as node_keys
 from . import packets, refdata, transport
-from .models import OutboundPacket
+from .models import OutboundPacket, PacketType
 from .packets import PacketRefused
+from .standing import record_pong
 
 logger = logging.getLogger(__name__)
 
@@ -248,6 +249,8 @@ def handle_response(
         )
     if claims["status"] == "accepted":
         state = OutboundPacket.State.ACKNOWLEDGED
+        if packet.type == PacketType.PARTNER_PING:
+            record_pong(packet, attempt["last_attempt_at"], timezone.now())
     elif claims["code"] in packets.RETRYABLE_REFUSALS:
         return record_failure(
             packet,

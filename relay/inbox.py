@@ -28,6 +28,7 @@ from . import packets, refdata
 from .models import InboundPacket, InboxRefusal
 from .packets import PacketRefused
 from .placement import ApplyCarefully, InboxContext, place, signed_receipt
+from .standing import mou_for_packet
 
 logger = logging.getLogger(__name__)
 
@@ -205,11 +206,8 @@ def _receive(raw: bytes, content_type, now, context: InboxContext, signing_key, 
         raise PacketRefused("wrong_recipient", f"addressed to {claims['aud']}")
     # 5. an active MoU between the two, covering the dispute
     here = refdata.this_agency()
-    mou = mou_in_force(sender, here, on=now.date())
-    if mou is None:
-        raise PacketRefused("no_active_mou", f"no active MoU between {sender.code} and us")
-    if claims["mou"] != mou.reference:
-        raise PacketRefused("mou_mismatch", f"the MoU in force is {mou.reference}")
+    # (a ping under any MoU state; open cases under a suspended or terminating one: standing.py)
+    mou = mou_for_packet(claims, sender, here, mou_in_force(sender, here, on=now.date()), now)
     # 5 (the dispute's scope) to 9 (body schema), then applied with its inbox row: in one
     # transaction, so the dispute's row is read once, under its lock
     if together:

@@ -17,9 +17,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from agencies.models import Agency, AgencyKey
+from agencies.models import Agency, AgencyKey, MoU
 from agencies.selectors import (
     active_mou_between,
+    mou_named,
+    mous_between,
     this_agency,
     valid_keys,
 )
@@ -29,6 +31,7 @@ from odr.errors import DomainError
 from . import keys as node_keys
 from .models import OutboundPacket, PacketType
 from .outbox import queue_packet
+from .standing import ping_body
 
 logger = logging.getLogger(__name__)
 
@@ -36,22 +39,63 @@ logger = logging.getLogger(__name__)
 MIN_KEY_GRACE_SECONDS = 300
 
 
-@transaction.atomic
-def send_ping(agency_code: str) -> OutboundPacket:
-    """Queue a partner.ping to an agency we have an active MoU with."""
-    partner = Agency.objects.get(code=agency_code)
-    mou = active_mou_between(this_agency(), partner)
+def mou_for_ping(partner: Agency, reference: str | None = None) -> MoU:
+    """The MoU a ping goes under: the one named, else the one in force, else the newest one
+    that is not terminated (a draft being onboarded)."""
+    here = this_agency()
+    if reference:
+        mou = mou_named(here, partner, reference)
+    else:
+        mou = active_mou_between(here, partner) or (
+            mous_between(here, partner)
+            .exclude(status=MoU.Status.TERMINATED)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
     if mou is None:
         raise DomainError(
-            _("There is no active MoU with %(agency)s.") % {"agency": agency_code},
-            code="no_active_mou",
+            _("There is no MoU with %(agency)s.") % {"agency": partner.code}, code="no_mou"
         )
+    return mou
+
+
+@transaction.atomic
+def send_ping(agency_code: str, *, mou_reference: str | None = None) -> OutboundPacket:
+    """Queue a partner.ping (the connectivity check) under an MoU with the agency, whatever its
+    state: it carries this node's state of the MoU, and the partner's signed receipt (the
+    pong) carries theirs; the answer's round trip is stored on the MoU."""
+    partner = Agency.objects.get(code=agency_code)
+    if partner.status == Agency.Status.PROSPECTIVE:
+        raise DomainError(
+            _("Confirm %(agency)s (compare its key thumbprints) before pinging it.")
+            % {"agency": agency_code},
+            code="partner_not_confirmed",
+        )
+    mou = mou_for_ping(partner, mou_reference)
     now = timezone.now()
     return queue_packet(
         PacketType.PARTNER_PING,
         recipient=partner,
         mou=mou,
-        body={"nonce": secrets.token_hex(8), "sent_at": now.isoformat()},
+        body=ping_body(mou, secrets.token_hex(8), now),
+        now=now,
+    )
+
+
+def announce_mou_status(sender, *, mou: MoU, reason: str, **kwargs) -> None:
+    """An MoU changed status here: tell the partner in-band, with the reason, in a ping."""
+    here = this_agency()
+    if not mou.is_party(here):
+        return
+    partner = mou.partner_of(here)
+    if partner.status == Agency.Status.PROSPECTIVE:
+        return
+    now = timezone.now()
+    queue_packet(
+        PacketType.PARTNER_PING,
+        recipient=partner,
+        mou=mou,
+        body=ping_body(mou, secrets.token_hex(8), now),
         now=now,
     )
 

@@ -32,10 +32,11 @@ from disputes.services import holding_lock, lock_dispute_row
 from odr.errors import DomainError
 
 from . import keys as node_keys
-from . import packets
+from . import packets, refdata
 from .apply import UNREAD, apply_claims
 from .models import InboundPacket, InboundStream, PacketType
 from .packets import PacketRefused
+from .standing import pong_detail
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +219,8 @@ def place(signed, claims, sender, mou, here, now, context, signing_key, careful=
         if in_order:
             with holding_lock(local) if local is not None else contextlib.nullcontext():
                 _apply_into(inbound, claims, sender, mou, now, local, careful=careful)
+            if claims["type"] == PacketType.PARTNER_PING and inbound.state != "refused":
+                inbound.detail = pong_detail(mou)
         else:
             inbound.state, inbound.code = InboundPacket.State.WAITING, "waiting"
     _sign_answer(inbound, signing_key, context, now)
@@ -338,7 +341,13 @@ def _drain(stream: InboundStream, now: dt.datetime, signing_key=None) -> None:
             claims = stored_claims(following)
             if claims["mou"] not in mou_cache:
                 mou_cache[claims["mou"]] = MoU.objects.filter(reference=claims["mou"]).first()
-            _apply_into(following, claims, stream.sender, mou_cache[claims["mou"]], now)
+            revoked = _revoked_signer(following, now)
+            if revoked:
+                # Signed with a key revoked while the packet waited: refused from that moment.
+                following.state = InboundPacket.State.REFUSED
+                following.code, following.detail = "key_not_valid", revoked
+            else:
+                _apply_into(following, claims, stream.sender, mou_cache[claims["mou"]], now)
             signing_key = signing_key or node_keys.current_key("sig", now)
             context = InboxContext(
                 raw_sha256=following.raw_sha256,
@@ -351,6 +360,15 @@ def _drain(stream: InboundStream, now: dt.datetime, signing_key=None) -> None:
             following.save()
         stream.last_seq += 1
     _store_stream(stream)
+
+
+def _revoked_signer(inbound: InboundPacket, now: dt.datetime) -> str:
+    """Why a stored packet's signing key no longer counts (revoked since it arrived), or ""."""
+    kid = packets.jws_header(inbound.signed)["kid"]
+    key = refdata.signing_key(kid)
+    if key is None or (key.revoked_at is not None and key.revoked_at <= now):
+        return f"{kid} was revoked while the packet waited"
+    return ""
 
 
 def stored_claims(inbound: InboundPacket) -> dict:

@@ -109,3 +109,14 @@ def sweep_outbox() -> int:
 @shared_task(ignore_result=True)
 def apply_waiting_packets() -> int:
     return placement.apply_waiting_packets()
+
+
+@shared_task(bind=True, max_retries=5, default_retry_delay=300)
+def warn_expiring_keys(self) -> int:
+    """Daily: warn administrators before any key's not_after (idempotent: each key once)."""
+    from .expiry import warn_expiring_keys as warn
+
+    try:
+        return warn()
+    except OSError as error:  # the mail server is down: try again later
+        raise self.retry(exc=error) from error

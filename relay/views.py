@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from agencies.selectors import public_jwks, this_agency
 from odr.net import client_address
 
-from . import packets
+from . import cards, packets
 from .inbox import (
     INBOX_REFUSAL_WINDOW_SECONDS,
     count_unauthenticated_refusals,
@@ -115,3 +115,12 @@ def inbox(request: HttpRequest) -> JsonResponse:
             answers = [receive_packet(body, content_type=content_type)]
     count_unauthenticated_refusals(source, answers)
     return _answer(*answers[0])
+
+
+@require_GET
+def partner_card(request: HttpRequest) -> JsonResponse:
+    """This node's partner card (docs/protocol.md, 1.4): who we are and our public keys."""
+    response = JsonResponse(cards.own_card(), json_dumps_params={"ensure_ascii": False})
+    response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -7,7 +7,11 @@ from django.urls import reverse
 from tests.factories import file_dispute
 
 MODELS = [(model._meta.app_label, model._meta.model_name) for model in admin.site._registry]
-OURS = [item for item in MODELS if item[0] in {"agencies", "disputes", "relay", "api", "portal"}]
+OURS = [
+    item
+    for item in MODELS
+    if item[0] in {"agencies", "disputes", "relay", "api", "portal", "accounts"}
+]
 
 
 @pytest.fixture

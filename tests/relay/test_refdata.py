@@ -54,10 +54,13 @@ def test_a_revoked_signing_key_is_refused_at_once(warm):
     assert (status, code) == (401, "key_not_valid")
 
 
-def test_a_suspended_mou_is_refused_at_once(warm):
+def test_a_suspended_mou_refuses_new_forwards_at_once(warm):
     mou = MoU.objects.get(reference="MOU-BPKN-KCA-2021")
     change_mou_status(mou, MoU.Status.SUSPENDED, note="audit")
-    assert receive_packet(ping(warm), content_type="application/jose")[2] == "no_active_mou"
+    forward = warm.packet(
+        "dispute.forward", forward_body("KCA-2026-000051"), dispute="KCA-2026-000051"
+    )
+    assert receive_packet(forward, content_type="application/jose")[2] == "no_active_mou"
 
 
 def test_a_warm_inbox_applies_a_forward_without_reading_the_code_lists(warm):

@@ -18,12 +18,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("kid")
+        parser.add_argument("--reason", default="", help="why (kept with the key)")
 
-    def handle(self, *args, kid: str, **options):
+    def handle(self, *args, kid: str, reason: str, **options):
         key = AgencyKey.objects.select_related("agency").filter(kid=kid).first()
         if key is None:
             raise CommandError(f"No pinned key {kid!r}.")
         already = key.revoked_at is not None
-        key = revoke_agency_key(key)
+        key = revoke_agency_key(key, reason=reason)
         state = "was already revoked" if already else "revoked"
         self.stdout.write(f"{key.agency.code} {key.use} key {key.kid} {state} at {key.revoked_at}")
