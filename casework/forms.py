@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from agencies.models import Category, Country, DomesticBody
+from agencies.models import Agency, Category, Country, DomesticBody
 from agencies.selectors import this_agency_or_none
 from disputes.evidence import check_evidence
 from disputes.models import IntakeChannel, PaymentMethod, ProblemType, Remedy, Status
@@ -34,7 +34,7 @@ class QueueFilterForm(forms.Form):
         label=_("Search"),
         required=False,
         max_length=200,
-        help_text=_("Reference, merchant or consumer name"),
+        help_text=_("Reference, merchant name or web domain, consumer name"),
         widget=forms.TextInput(attrs={"type": "search"}),
     )
     status = forms.ChoiceField(
@@ -42,7 +42,79 @@ class QueueFilterForm(forms.Form):
         required=False,
         choices=[("", _("Any status")), *Status.choices],
     )
+    partner = forms.ModelChoiceField(
+        label=_("Partner agency"),
+        required=False,
+        queryset=Agency.objects.none(),
+        empty_label=_("Any partner"),
+        to_field_name="code",
+    )
+    category = forms.ModelChoiceField(
+        label=_("Category"),
+        required=False,
+        queryset=Category.objects.all(),
+        empty_label=_("Any category"),
+        to_field_name="code",
+    )
+    due = forms.ChoiceField(
+        label=_("Deadline"),
+        required=False,
+        choices=[
+            ("", _("Any deadline")),
+            ("overdue", _("Overdue")),
+            ("today", _("Due today")),
+            ("2", _("Due within 2 working days")),
+            ("5", _("Due within 5 working days")),
+            ("10", _("Due within 10 working days")),
+        ],
+    )
+    assigned = forms.ChoiceField(label=_("Assigned to"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        required=False,
+        choices=[
+            ("deadline", _("Earliest deadline")),
+            ("newest", _("Newest filed")),
+            ("oldest", _("Oldest filed")),
+        ],
+    )
     needs_action = forms.BooleanField(label=_("Only disputes waiting for us"), required=False)
+
+    def __init__(self, *args, agency=None, staff=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        if agency is not None:
+            self.fields["partner"].queryset = Agency.objects.exclude(pk=agency.pk).order_by("code")
+        self.fields["assigned"].choices = [
+            ("", _("Anyone or no one")),
+            ("me", _("Me")),
+            ("unassigned", _("No one yet")),
+            *(
+                (str(person.pk), person.get_full_name() or person.get_username())
+                for person in staff
+            ),
+        ]
+
+
+class AssignForm(forms.Form):
+    assignee = forms.TypedChoiceField(
+        label=_("Assign to"), coerce=int, empty_value=None, required=False
+    )
+
+    def __init__(self, *args, staff=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.staff = {person.pk: person for person in staff}
+        self.fields["assignee"].choices = [
+            ("", _("No one (unassigned)")),
+            *((person.pk, person.get_full_name() or person.get_username()) for person in staff),
+        ]
+
+    def assignee_user(self):
+        return self.staff.get(self.cleaned_data["assignee"])
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(label=_("Name of this view"), max_length=80)
+    query = forms.CharField(max_length=1000, required=False, widget=forms.HiddenInput)
 
 
 # --- actions ----------------------------------------------------------------------------------

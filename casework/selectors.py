@@ -5,7 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import DateField, Prefetch, Q, QuerySet, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    DateField,
+    DateTimeField,
+    Expression,
+    F,
+    IntegerField,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.db.models.functions import Coalesce, Least
 
 from agencies.models import Agency, MoU
@@ -13,6 +25,8 @@ from agencies.selectors import agency_calendar, partner_and_mou
 from disputes.lifecycle import STAGE_OF_STATUS, TRANSITIONS, allowed_sides, stage_owner
 from disputes.models import Dispute, Message, Status, TimelineEvent
 from disputes.services import Actor, agency_today, forwarding_problems, side_of
+
+from .models import Assignment, SavedView, StaffMember
 
 # Stands in for "no deadline" so that the earliest real deadline sorts first on every database.
 NO_DEADLINE = dt.date(9999, 12, 31)
@@ -43,6 +57,42 @@ CASEWORKER_TRANSITIONS = [name for name in TRANSITIONS if name != "accept_settle
 def disputes_for(agency: Agency) -> QuerySet[Dispute]:
     """Every dispute this agency is a party to, as home or as partner; nothing else."""
     return Dispute.objects.filter(Q(home_agency=agency) | Q(partner_agency=agency))
+
+
+# --- who may see what: every casework view and the queue go through these ---------------------
+
+
+def works_here(user, agency: Agency) -> bool:
+    """A caseworker (or supervisor, or agency admin) of this agency. Staff of another agency who
+    have an account on this node (a liaison, a shared server) are not, whatever their groups."""
+    if not (user.is_authenticated and user.is_active and user.has_perm("disputes.handle_dispute")):
+        return False
+    member_of = StaffMember.objects.filter(user=user).values_list("agency_id", flat=True).first()
+    return member_of is None or member_of == agency.pk
+
+
+def sees_whole_queue(user) -> bool:
+    """Supervisors and agency admins see every case of the agency; caseworkers do not."""
+    return user.has_perm("casework.see_agency_queue")
+
+
+def may_assign(user) -> bool:
+    return user.has_perm("casework.assign_dispute")
+
+
+def may_see_access_history(user) -> bool:
+    return user.has_perm("audit.view_access_history")
+
+
+def disputes_visible_to(user, agency: Agency) -> QuerySet[Dispute]:
+    """The agency's disputes this person may open: all for a supervisor; unassigned ones and
+    their own for a caseworker; none for anyone who does not work here."""
+    if not works_here(user, agency):
+        return Dispute.objects.none()
+    disputes = disputes_for(agency)
+    if not sees_whole_queue(user):
+        disputes = disputes.filter(Q(assignment__isnull=True) | Q(assignment__assignee=user))
+    return disputes
 
 
 def needs_action_from(agency: Agency) -> Q:
@@ -76,44 +126,216 @@ def acting_side(dispute: Dispute) -> str | None:
     return None
 
 
+class NoDeadline(Expression):
+    """The stand-in date written into the SQL itself, not passed as a parameter, so that the
+    query's expression is the very one the queue's index is built on (see migration 0003)."""
+
+    output_field = DateField()
+
+    def as_sql(self, compiler, connection):
+        return "DATE '9999-12-31'", []
+
+    def as_sqlite(self, compiler, connection):
+        return "'9999-12-31'", []
+
+
+def next_deadline() -> Least:
+    return Least(*(Coalesce(F(name), NoDeadline()) for name in DEADLINE_FIELDS))
+
+
+class RowCompare(Expression):
+    """``(a, b, c) > (x, y, z)``: where keyset pagination starts, in one index range."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, columns, values, operator: str):
+        super().__init__()
+        self.columns = list(columns)
+        self.values = list(values)
+        self.operator = operator
+
+    def get_source_expressions(self):
+        return [*self.columns, *self.values]
+
+    def set_source_expressions(self, expressions):
+        self.columns = expressions[: len(self.columns)]
+        self.values = expressions[len(self.columns) :]
+
+    def as_sql(self, compiler, connection):
+        sides, params = [], []
+        for group in (self.columns, self.values):
+            parts = []
+            for expression in group:
+                sql, part_params = compiler.compile(expression)
+                parts.append(sql)
+                params.extend(part_params)
+            sides.append("(" + ", ".join(parts) + ")")
+        return f"{sides[0]} {self.operator} {sides[1]}", params
+
+
+# Sort orders of the queue: the columns, in order, and whether they run backwards.
+SORTS = {
+    "deadline": (("next_deadline", "filed_at", "pk"), False),
+    "newest": (("filed_at", "pk"), True),
+    "oldest": (("filed_at", "pk"), False),
+}
+SORT_FIELDS = {"next_deadline": DateField(), "filed_at": DateTimeField(), "pk": IntegerField()}
+OPEN_EXCLUDED = (Status.WITHDRAWN, Status.CLOSED)
+
+
+@dataclass(frozen=True)
+class QueueCriteria:
+    status: str = ""
+    needs_action: bool = False
+    search: str = ""
+    partner: Agency | None = None
+    category: object = None
+    due: str = ""  # "", overdue, today, or a number of working days
+    assigned: str = ""  # "", me, unassigned, or a user id
+    sort: str = "deadline"
+
+
 def queue(
     agency: Agency,
+    criteria: QueueCriteria | None = None,
     *,
-    status: str = "",
-    needs_action: bool = False,
-    search: str = "",
+    user=None,
+    today: dt.date | None = None,
+    calendar=None,
 ) -> QuerySet[Dispute]:
-    """The caseworker's queue, earliest deadline first, with everything a row shows joined."""
-    disputes = (
-        disputes_for(agency)
-        .select_related(
-            "home_agency",
-            "partner_agency",
-            "mou",
-            "consumer_country",
-            "merchant_country",
-        )
-        .annotate(
-            next_deadline=Least(
-                *(
-                    Coalesce(name, Value(NO_DEADLINE), output_field=DateField())
-                    for name in DEADLINE_FIELDS
-                )
-            )
-        )
-    )
-    if status:
-        disputes = disputes.filter(status=status)
-    if needs_action:
+    """The queue this person may see, filtered and sorted, with everything a row shows joined."""
+    criteria = criteria or QueueCriteria()
+    disputes = disputes_visible_to(user, agency) if user is not None else disputes_for(agency)
+    disputes = disputes.select_related(
+        "home_agency",
+        "partner_agency",
+        "mou",
+        "consumer_country",
+        "merchant_country",
+        "assignment__assignee",
+    ).annotate(next_deadline=next_deadline())
+    if criteria.status:
+        disputes = disputes.filter(status=criteria.status)
+    if criteria.needs_action:
         disputes = disputes.filter(needs_action_from(agency))
-    search = search.strip()
+    if criteria.partner is not None:
+        disputes = disputes.filter(
+            Q(partner_agency=criteria.partner) | Q(home_agency=criteria.partner)
+        )
+    if criteria.category is not None:
+        disputes = disputes.filter(category=criteria.category)
+    if criteria.due:
+        disputes = _due_within(disputes, criteria.due, today, calendar)
+    if criteria.assigned == "me" and user is not None:
+        disputes = disputes.filter(assignment__assignee=user)
+    elif criteria.assigned == "unassigned":
+        disputes = disputes.filter(assignment__isnull=True)
+    elif criteria.assigned.isdigit():
+        disputes = disputes.filter(assignment__assignee_id=int(criteria.assigned))
+    search = criteria.search.strip()
     if search:
         disputes = disputes.filter(
             Q(reference__icontains=search)
             | Q(merchant_name__icontains=search)
+            | Q(merchant_website__icontains=search)
             | Q(consumer_name__icontains=search)
         )
-    return disputes.order_by("next_deadline", "filed_at", "pk")
+    columns, backwards = SORTS.get(criteria.sort, SORTS["deadline"])
+    return disputes.order_by(*(f"-{name}" if backwards else name for name in columns))
+
+
+def _due_within(disputes, due: str, today, calendar):
+    open_disputes = disputes.exclude(status__in=OPEN_EXCLUDED)
+    if due == "overdue":
+        return open_disputes.filter(next_deadline__lt=today)
+    if due == "today":
+        return open_disputes.filter(next_deadline=today)
+    days = int(due)
+    return open_disputes.filter(
+        next_deadline__gte=today, next_deadline__lte=calendar.add_working_days(today, days)
+    )
+
+
+@dataclass
+class QueuePage:
+    rows: list[Dispute]
+    next_cursor: list | None
+    count: int
+    count_is_capped: bool
+
+
+COUNT_CAP = 1000
+
+
+def queue_page(disputes: QuerySet[Dispute], sort: str, after: list | None, size: int) -> QueuePage:
+    """One page after the cursor (the sort values of the last row seen), and the cursor for the
+    next one. The count stops at COUNT_CAP: counting a million rows is not worth the wait."""
+    columns, backwards = SORTS.get(sort, SORTS["deadline"])
+    count = disputes.order_by()[: COUNT_CAP + 1].count()
+    page_query = disputes
+    if after is not None and len(after) == len(columns):
+        page_query = disputes.filter(
+            RowCompare(
+                [F(name) if name != "next_deadline" else next_deadline() for name in columns],
+                [
+                    Value(value, output_field=SORT_FIELDS[name])
+                    for name, value in zip(columns, after, strict=True)
+                ],
+                "<" if backwards else ">",
+            )
+        )
+    rows = list(page_query[: size + 1])
+    next_cursor = None
+    if len(rows) > size:
+        rows = rows[:size]
+        last = rows[-1]
+        next_cursor = [getattr(last, name) for name in columns]
+    return QueuePage(rows, next_cursor, min(count, COUNT_CAP), count > COUNT_CAP)
+
+
+def workload(agency: Agency, today: dt.date) -> list[dict]:
+    """Open cases per caseworker of the agency, with how many are overdue, busiest first."""
+
+    open_assigned = (
+        Assignment.objects.filter(
+            Q(dispute__home_agency=agency) | Q(dispute__partner_agency=agency)
+        )
+        .exclude(dispute__status__in=OPEN_EXCLUDED)
+        .annotate(
+            due=Least(*(Coalesce(F(f"dispute__{name}"), NoDeadline()) for name in DEADLINE_FIELDS))
+        )
+        .values("assignee")
+        .annotate(open=Count("pk"), overdue=Count("pk", filter=Q(due__lt=today)))
+    )
+    counts = {row["assignee"]: row for row in open_assigned}
+    people = []
+    for person in staff_of(agency):
+        row = counts.get(person.pk, {})
+        people.append(
+            {"user": person, "open": row.get("open", 0), "overdue": row.get("overdue", 0)}
+        )
+    return sorted(people, key=lambda row: (-row["open"], row["user"].get_username()))
+
+
+def saved_views_of(user) -> list[SavedView]:
+    return list(SavedView.objects.filter(user=user).order_by("name"))
+
+
+def staff_of(agency: Agency) -> list:
+    """Active caseworkers and supervisors who work for this agency, by name."""
+    from django.contrib.auth import get_user_model
+
+    from .roles import CASEWORKERS, SUPERVISORS
+
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=[CASEWORKERS, SUPERVISORS])
+        .filter(Q(staff_membership__isnull=True) | Q(staff_membership__agency=agency))
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+    return list(users)
 
 
 @dataclass(frozen=True)
@@ -159,11 +381,13 @@ class DeadlineClock:
         return sorted(found, key=lambda deadline: deadline.due_on)
 
 
-def dispute_for(agency: Agency, reference: str) -> Dispute:
-    """One dispute with what its page shows; raises Dispute.DoesNotExist for any other agency's."""
+def dispute_for(user, agency: Agency, reference: str) -> Dispute:
+    """One dispute with what its page shows; raises Dispute.DoesNotExist for any other agency's
+    and for any this person may not open."""
     return (
-        disputes_for(agency)
+        disputes_visible_to(user, agency)
         .select_related(
+            "assignment__assignee",
             "home_agency__country",
             "partner_agency__country",
             "mou",

@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "casework",
     "api",
     "figures",
+    "audit",
 ]
 
 MIDDLEWARE = [

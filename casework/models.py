@@ -1,0 +1,96 @@
+"""Who works at the agency and who owns which case: membership, assignment, saved queue views."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from agencies.models import Agency
+from disputes.models import Dispute
+
+
+class StaffMember(models.Model):
+    """The agency a member of staff works for. A user without one works for this node's agency."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="staff_membership",
+        verbose_name=_("user"),
+    )
+    agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="+", verbose_name=_("agency")
+    )
+
+    class Meta:
+        verbose_name = _("member of staff")
+        verbose_name_plural = _("members of staff")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.agency_id})"
+
+
+class Assignment(models.Model):
+    """The caseworker who owns a dispute at this agency; no row means unassigned."""
+
+    dispute = models.OneToOneField(
+        Dispute,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="assignment",
+        verbose_name=_("dispute"),
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="assignments",
+        verbose_name=_("assigned to"),
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assigned by"),
+    )
+    assigned_at = models.DateTimeField(_("assigned"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+        permissions = [
+            ("assign_dispute", _("Can assign and reassign disputes")),
+            ("see_agency_queue", _("Can see the whole agency's queue and workload")),
+        ]
+        indexes = [models.Index(fields=["assignee"])]
+
+    def __str__(self) -> str:
+        return f"{self.dispute_id} → {self.assignee}"
+
+
+class SavedView(models.Model):
+    """A caseworker's named set of queue filters."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="saved_queue_views",
+        verbose_name=_("user"),
+    )
+    name = models.CharField(_("name"), max_length=80)
+    query = models.CharField(_("filters"), max_length=1000)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("saved queue view")
+        verbose_name_plural = _("saved queue views")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="one_saved_view_per_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,78 @@
+"""Writes of the caseworker screens that are not the dispute's lifecycle: who owns a case, and
+each person's saved queue views. Permission checks live here and in selectors, nowhere else."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from agencies.models import Agency
+from audit.services import record_change
+from disputes.models import Dispute
+from odr.errors import InvalidInput, NotAllowed
+
+from . import selectors
+from .models import Assignment, SavedView
+
+User = get_user_model()
+MAX_SAVED_VIEWS = 30
+
+
+def assign_dispute(dispute: Dispute, assignee: User | None, *, by: User, agency: Agency) -> None:
+    """Give the case to ``assignee`` (None: back to unassigned).
+
+    A supervisor assigns and reassigns to any caseworker of the agency; a caseworker may only
+    take an unassigned case for themselves.
+    """
+    if not selectors.works_here(by, agency):
+        raise NotAllowed(_("Only caseworkers of this agency may do this."), code="not_a_caseworker")
+    if assignee is not None and not selectors.works_here(assignee, agency):
+        raise InvalidInput(
+            _("%(name)s is not a caseworker of this agency.") % {"name": assignee},
+            code="not_a_caseworker",
+        )
+    with transaction.atomic():
+        locked = Dispute.objects.select_for_update().get(pk=dispute.pk)
+        current = Assignment.objects.filter(dispute=locked).first()
+        if not selectors.may_assign(by):
+            taking = assignee is not None and assignee.pk == by.pk and current is None
+            if not taking:
+                raise NotAllowed(
+                    _("Only a supervisor may assign or reassign a case."), code="not_a_supervisor"
+                )
+        if current is not None and assignee is not None and current.assignee_id == assignee.pk:
+            return
+        if assignee is None:
+            if current is not None:
+                current.delete()
+            record_change(by, locked.reference, "unassigned")
+            return
+        Assignment.objects.update_or_create(
+            dispute=locked, defaults={"assignee": assignee, "assigned_by": by}
+        )
+        record_change(by, locked.reference, f"assigned to {assignee.get_username()}")
+
+
+def save_view(user: User, name: str, query: str) -> SavedView:
+    """Keep the queue's current filters under a name; the same name replaces the old filters."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput(_("Give the view a name."), code="name_missing")
+    if (
+        not SavedView.objects.filter(user=user, name=name).exists()
+        and SavedView.objects.filter(user=user).count() >= MAX_SAVED_VIEWS
+    ):
+        raise InvalidInput(
+            _("You can keep at most %(count)d saved views.") % {"count": MAX_SAVED_VIEWS},
+            code="too_many_views",
+        )
+    view, _created = SavedView.objects.update_or_create(
+        user=user, name=name, defaults={"query": query}
+    )
+    return view
+
+
+def delete_view(user: User, view_id: int) -> None:
+    """Only the owner's own view is deleted; another person's id deletes nothing."""
+    SavedView.objects.filter(user=user, pk=view_id).delete()
