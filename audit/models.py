@@ -22,7 +22,9 @@ class AuditEntry(models.Model):
     user_id_at_time = models.IntegerField(_("user id"), null=True, blank=True)
     action = models.CharField(_("what"), max_length=10, choices=Action.choices)
     object_type = models.CharField(_("object type"), max_length=40)
-    object_ref = models.CharField(_("object"), max_length=60, db_index=True)
+    object_id = models.CharField(_("object id"), max_length=40)
+    # The dispute's reference, blank while a new dispute is not numbered yet.
+    object_ref = models.CharField(_("object"), max_length=60, blank=True)
     detail = models.CharField(_("details"), max_length=500, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
@@ -33,6 +35,7 @@ class AuditEntry(models.Model):
         ordering = ["pk"]
         default_permissions = ("view",)
         permissions = [("view_access_history", _("Can see who read or changed a case"))]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action}"

@@ -11,9 +11,9 @@ from .models import AuditEntry
 from .services import GENESIS, hash_of
 
 
-def history_of(dispute_reference: str, limit: int = 200) -> QuerySet[AuditEntry]:
+def history_of(dispute, limit: int = 200) -> QuerySet[AuditEntry]:
     """Who read or changed this dispute, newest first."""
-    return AuditEntry.objects.filter(object_type="dispute", object_ref=dispute_reference).order_by(
+    return AuditEntry.objects.filter(object_type="dispute", object_id=str(dispute.pk)).order_by(
         "-pk"
     )[:limit]
 

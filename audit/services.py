@@ -25,6 +25,7 @@ def entry_hash(
     user_id: int | None,
     action: str,
     object_type: str,
+    object_id: str,
     object_ref: str,
     detail: str,
 ) -> str:
@@ -37,6 +38,7 @@ def entry_hash(
             user_id,
             action,
             object_type,
+            object_id,
             object_ref,
             detail,
         ],
@@ -54,6 +56,7 @@ def hash_of(entry: AuditEntry) -> str:
         user_id=entry.user_id_at_time,
         action=entry.action,
         object_type=entry.object_type,
+        object_id=entry.object_id,
         object_ref=entry.object_ref,
         detail=entry.detail,
     )
@@ -71,7 +74,12 @@ def actor_of(who: Any) -> tuple[str, int | None]:
 
 
 def record(
-    who: Any, action: str, object_type: str, object_ref: str, detail: str = ""
+    who: Any,
+    action: str,
+    object_type: str,
+    object_id: Any,
+    object_ref: str = "",
+    detail: str = "",
 ) -> AuditEntry:
     """Append one entry. Appends wait for each other so that each sees the true last hash."""
     actor, user_id = actor_of(who)
@@ -87,6 +95,7 @@ def record(
             user_id_at_time=user_id,
             action=action,
             object_type=object_type,
+            object_id=str(object_id)[:40],
             object_ref=object_ref[:60],
             detail=detail[:500],
             prev_hash=prev_hash,
@@ -96,9 +105,14 @@ def record(
     return entry
 
 
-def record_read(who: Any, dispute_reference: str, what: str) -> AuditEntry:
-    return record(who, AuditEntry.Action.READ, "dispute", dispute_reference, what)
+def record_read(who: Any, dispute, what: str) -> AuditEntry:
+    """``dispute``: a Dispute, or the reference of one."""
+    if isinstance(dispute, str):
+        from disputes.models import Dispute
+
+        dispute = Dispute.objects.only("pk", "reference").get(reference=dispute)
+    return record(who, AuditEntry.Action.READ, "dispute", dispute.pk, dispute.reference, what)
 
 
-def record_change(who: Any, dispute_reference: str, what: str) -> AuditEntry:
-    return record(who, AuditEntry.Action.CHANGE, "dispute", dispute_reference, what)
+def record_change(who: Any, dispute, what: str) -> AuditEntry:
+    return record(who, AuditEntry.Action.CHANGE, "dispute", dispute.pk, dispute.reference, what)

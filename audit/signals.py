@@ -18,4 +18,4 @@ def log_change(sender, instance: TimelineEvent, created: bool, raw: bool = False
     what = instance.kind
     if instance.to_status:
         what = f"{instance.kind}: {instance.from_status or '-'} → {instance.to_status}"
-    record_change(who, instance.dispute.reference, what)
+    record_change(who, instance.dispute, what)

@@ -46,12 +46,12 @@ def assign_dispute(dispute: Dispute, assignee: User | None, *, by: User, agency:
         if assignee is None:
             if current is not None:
                 current.delete()
-            record_change(by, locked.reference, "unassigned")
+            record_change(by, locked, "unassigned")
             return
         Assignment.objects.update_or_create(
             dispute=locked, defaults={"assignee": assignee, "assigned_by": by}
         )
-        record_change(by, locked.reference, f"assigned to {assignee.get_username()}")
+        record_change(by, locked, f"assigned to {assignee.get_username()}")
 
 
 def save_view(user: User, name: str, query: str) -> SavedView:

@@ -169,6 +169,7 @@ def queue(request):
             AuditEntry.Action.READ,
             "queue",
             agency.code,
+            "",
             " ".join(row["dispute"].reference for row in rows),
         )
     query = request.GET.copy()
@@ -244,9 +245,7 @@ def _detail_context(request, dispute: Dispute, *, bound: tuple[str, object] | No
         if bound_key == "assign"
         else _assign_form(request, agency, dispute),
         "access_history": (
-            access_history_of(dispute.reference)
-            if selectors.may_see_access_history(request.user)
-            else None
+            access_history_of(dispute) if selectors.may_see_access_history(request.user) else None
         ),
     }
 

@@ -19,12 +19,12 @@ DROP FUNCTION IF EXISTS audit_entry_refuse_change();
 
 def refuse_update_and_delete(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(REFUSE)
+        schema_editor.execute(REFUSE, params=None)
 
 
 def allow_update_and_delete(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(ALLOW)
+        schema_editor.execute(ALLOW, params=None)
 
 
 class Migration(migrations.Migration):
@@ -42,7 +42,8 @@ class Migration(migrations.Migration):
                 ("user_id_at_time", models.IntegerField(blank=True, null=True, verbose_name="user id")),
                 ("action", models.CharField(choices=[("read", "Read"), ("change", "Changed")], max_length=10, verbose_name="what")),
                 ("object_type", models.CharField(max_length=40, verbose_name="object type")),
-                ("object_ref", models.CharField(db_index=True, max_length=60, verbose_name="object")),
+                ("object_id", models.CharField(max_length=40, verbose_name="object id")),
+                ("object_ref", models.CharField(blank=True, max_length=60, verbose_name="object")),
                 ("detail", models.CharField(blank=True, max_length=500, verbose_name="details")),
                 ("prev_hash", models.CharField(max_length=64)),
                 ("hash", models.CharField(max_length=64, unique=True)),
@@ -53,6 +54,7 @@ class Migration(migrations.Migration):
                 "ordering": ["pk"],
                 "default_permissions": ("view",),
                 "permissions": [("view_access_history", "Can see who read or changed a case")],
+                "indexes": [models.Index(fields=["object_type", "object_id"], name="audit_audit_object__3eefc4_idx")],
             },
         ),
         migrations.RunPython(refuse_update_and_delete, allow_update_and_delete),
