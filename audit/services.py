@@ -87,6 +87,8 @@ def record(
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK])
+        # A statement of its own, after the lock: its snapshot sees the entry of whoever held
+        # the lock before (one statement would read with a snapshot taken before the wait).
         last = AuditEntry.objects.order_by("-pk").values_list("hash", flat=True).first()
         prev_hash = last or GENESIS
         entry = AuditEntry(

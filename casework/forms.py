@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from agencies.models import Agency, Category, Country, DomesticBody
+from agencies.models import Category, Country, DomesticBody
 from agencies.selectors import this_agency_or_none
 from disputes.evidence import check_evidence
 from disputes.models import IntakeChannel, PaymentMethod, ProblemType, Remedy, Status
@@ -42,19 +42,11 @@ class QueueFilterForm(forms.Form):
         required=False,
         choices=[("", _("Any status")), *Status.choices],
     )
-    partner = forms.ModelChoiceField(
-        label=_("Partner agency"),
-        required=False,
-        queryset=Agency.objects.none(),
-        empty_label=_("Any partner"),
-        to_field_name="code",
+    partner = forms.TypedChoiceField(
+        label=_("Partner agency"), required=False, coerce=int, empty_value=None
     )
-    category = forms.ModelChoiceField(
-        label=_("Category"),
-        required=False,
-        queryset=Category.objects.all(),
-        empty_label=_("Any category"),
-        to_field_name="code",
+    category = forms.TypedChoiceField(
+        label=_("Category"), required=False, coerce=int, empty_value=None
     )
     due = forms.ChoiceField(
         label=_("Deadline"),
@@ -80,10 +72,16 @@ class QueueFilterForm(forms.Form):
     )
     needs_action = forms.BooleanField(label=_("Only disputes waiting for us"), required=False)
 
-    def __init__(self, *args, agency=None, staff=(), **kwargs):
+    def __init__(self, *args, partners=(), categories=(), staff=(), **kwargs):
         super().__init__(*args, **kwargs)
-        if agency is not None:
-            self.fields["partner"].queryset = Agency.objects.exclude(pk=agency.pk).order_by("code")
+        self.fields["partner"].choices = [
+            ("", _("Any partner")),
+            *((agency.pk, agency.short_name or agency.code) for agency in partners),
+        ]
+        self.fields["category"].choices = [
+            ("", _("Any category")),
+            *((category.pk, category.name) for category in categories),
+        ]
         self.fields["assigned"].choices = [
             ("", _("Anyone or no one")),
             ("me", _("Me")),

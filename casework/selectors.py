@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import (
     BooleanField,
     Count,
@@ -20,8 +21,9 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Least
 
-from agencies.models import Agency, MoU
-from agencies.selectors import agency_calendar, partner_and_mou
+from agencies import refcache
+from agencies.models import Agency, Category, MoU
+from agencies.selectors import agency_calendar, partner_and_mou, this_agency
 from disputes.lifecycle import STAGE_OF_STATUS, TRANSITIONS, allowed_sides, stage_owner
 from disputes.models import Dispute, Message, Status, TimelineEvent
 from disputes.services import Actor, agency_today, forwarding_problems, side_of
@@ -67,8 +69,28 @@ def works_here(user, agency: Agency) -> bool:
     have an account on this node (a liaison, a shared server) are not, whatever their groups."""
     if not (user.is_authenticated and user.is_active and user.has_perm("disputes.handle_dispute")):
         return False
-    member_of = StaffMember.objects.filter(user=user).values_list("agency_id", flat=True).first()
-    return member_of is None or member_of == agency.pk
+    # Signed-in users come with their membership joined (casework.auth.StaffBackend).
+    try:
+        member_of = user.staff_membership.agency_id
+    except StaffMember.DoesNotExist:
+        member_of = None
+    return member_of in (None, agency.pk)
+
+
+def node_agency() -> Agency:
+    """This node's agency, kept for a few seconds like the other reference rows."""
+    return refcache.cached(("node-agency", settings.ODR_NODE), this_agency)
+
+
+def other_agencies(agency: Agency) -> list[Agency]:
+    return refcache.cached(
+        ("other-agencies", agency.pk),
+        lambda: list(Agency.objects.exclude(pk=agency.pk).order_by("code")),
+    )
+
+
+def categories() -> list[Category]:
+    return refcache.cached(("categories",), lambda: list(Category.objects.order_by("code")))
 
 
 def sees_whole_queue(user) -> bool:
@@ -189,8 +211,8 @@ class QueueCriteria:
     status: str = ""
     needs_action: bool = False
     search: str = ""
-    partner: Agency | None = None
-    category: object = None
+    partner_id: int | None = None
+    category_id: int | None = None
     due: str = ""  # "", overdue, today, or a number of working days
     assigned: str = ""  # "", me, unassigned, or a user id
     sort: str = "deadline"
@@ -219,12 +241,12 @@ def queue(
         disputes = disputes.filter(status=criteria.status)
     if criteria.needs_action:
         disputes = disputes.filter(needs_action_from(agency))
-    if criteria.partner is not None:
+    if criteria.partner_id is not None:
         disputes = disputes.filter(
-            Q(partner_agency=criteria.partner) | Q(home_agency=criteria.partner)
+            Q(partner_agency_id=criteria.partner_id) | Q(home_agency_id=criteria.partner_id)
         )
-    if criteria.category is not None:
-        disputes = disputes.filter(category=criteria.category)
+    if criteria.category_id is not None:
+        disputes = disputes.filter(category_id=criteria.category_id)
     if criteria.due:
         disputes = _due_within(disputes, criteria.due, today, calendar)
     if criteria.assigned == "me" and user is not None:

@@ -16,7 +16,6 @@ from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from agencies.selectors import this_agency
 from audit.models import AuditEntry
 from audit.reads import logs_personal_data_read
 from audit.selectors import history_of as access_history_of
@@ -53,7 +52,7 @@ def caseworker_required(view):
     @wraps(view)
     @login_required
     def wrapped(request, *args, **kwargs):
-        if not selectors.works_here(request.user, this_agency()):
+        if not selectors.works_here(request.user, selectors.node_agency()):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
@@ -84,7 +83,7 @@ class LogoutView(auth_views.LogoutView):
 
 def _dispute_or_404(request, reference: str) -> Dispute:
     try:
-        return selectors.dispute_for(request.user, this_agency(), reference)
+        return selectors.dispute_for(request.user, selectors.node_agency(), reference)
     except Dispute.DoesNotExist as error:
         raise Http404(_("No such dispute at this agency.")) from error
 
@@ -126,11 +125,16 @@ def _sign_cursor(values: list | None) -> str:
 @require_GET
 @caseworker_required
 def queue(request):
-    agency = this_agency()
+    agency = selectors.node_agency()
     user = request.user
     supervisor = selectors.sees_whole_queue(user)
     staff = selectors.staff_of(agency) if supervisor else []
-    filters = QueueFilterForm(request.GET or None, agency=agency, staff=staff)
+    filters = QueueFilterForm(
+        request.GET or None,
+        partners=selectors.other_agencies(agency),
+        categories=selectors.categories(),
+        staff=staff,
+    )
     # A bad value in one filter must not drop the others: use whatever cleaned.
     filters.is_valid()
     cleaned = getattr(filters, "cleaned_data", {})
@@ -139,8 +143,8 @@ def queue(request):
         status=cleaned.get("status", ""),
         needs_action=cleaned.get("needs_action", False),
         search=cleaned.get("q", ""),
-        partner=cleaned.get("partner"),
-        category=cleaned.get("category"),
+        partner_id=cleaned.get("partner"),
+        category_id=cleaned.get("category"),
         due=cleaned.get("due", ""),
         assigned=cleaned.get("assigned", ""),
         sort=cleaned.get("sort") or "deadline",
@@ -194,7 +198,7 @@ def queue(request):
 
 def _detail_context(request, dispute: Dispute, *, bound: tuple[str, object] | None = None):
     actor = _actor(request)
-    agency = this_agency()
+    agency = selectors.node_agency()
     bound_key, bound_form = bound or (None, None)
     actions = []
     for name in selectors.available_actions(dispute, actor):
@@ -381,7 +385,7 @@ def download_evidence(request, reference: str, evidence_id: int):
 @require_POST
 @caseworker_required
 def assign(request, reference: str):
-    agency = this_agency()
+    agency = selectors.node_agency()
     dispute = _dispute_or_404(request, reference)
     form = _assign_form(request, agency, dispute, request.POST)
     if form is None:
@@ -401,7 +405,7 @@ def assign(request, reference: str):
 @require_GET
 @supervisor_required
 def workload(request):
-    agency = this_agency()
+    agency = selectors.node_agency()
     clock = selectors.DeadlineClock(agency)
     return render(
         request,

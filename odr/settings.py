@@ -195,6 +195,8 @@ elif ODR_ENV == "test" and DATABASES["default"]["ENGINE"] == "django.db.backends
     DATABASES["default"]["TEST"] = {"NAME": str(ODR_DATA_DIR / f"test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Django's model backend, loading each signed-in user with their agency membership.
+AUTHENTICATION_BACKENDS = ["casework.auth.StaffBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
