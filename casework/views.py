@@ -153,7 +153,11 @@ def queue(request):
         agency, criteria, user=user, today=clock.today, calendar=clock.calendar
     )
     page = selectors.queue_page(
-        disputes, criteria.sort, _cursor(request.GET.get("after"), criteria.sort), QUEUE_PAGE_SIZE
+        disputes,
+        criteria.sort,
+        _cursor(request.GET.get("after"), criteria.sort),
+        QUEUE_PAGE_SIZE,
+        narrow_search=bool(criteria.search.strip()),
     )
     rows = []
     for dispute in page.rows:
