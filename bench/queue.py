@@ -359,7 +359,9 @@ def measure(runs: int, explain: bool) -> dict:
         "disputes": Dispute.objects.count(),
         "queue_p95_ms": p95(queue_times),
         "search_p95_ms": p95(search_times),
-        "queries_per_page": max(queries),
+        "queries_per_page": statistics.median(queries),
+        # Once every 5 s a page also reloads the reference rows it keeps (agencies, categories).
+        "queries_per_page_max": max(queries),
         "queue_p50_ms": round(statistics.median(queue_times) * 1000, 1),
         "search_p50_ms": round(statistics.median(search_times) * 1000, 1),
         "supervisor_due_soon_p95_ms": p95(supervisor_times),

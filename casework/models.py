@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -94,3 +95,45 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DeadlineNotice(models.Model):
+    """A reminder before, or an escalation after, one deadline of one dispute.
+
+    The unique constraint makes each exactly one row, however many beat processes and workers
+    look at once; ``sent_at`` is set in the transaction that sent its email.
+    """
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", _("Reminder")
+        ESCALATION = "escalation", _("Escalation")
+
+    dispute = models.ForeignKey(
+        Dispute,
+        on_delete=models.CASCADE,
+        related_name="deadline_notices",
+        verbose_name=_("dispute"),
+    )
+    deadline = models.CharField(_("deadline"), max_length=40)
+    due_on = models.DateField(_("due"))
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    recipients = models.JSONField(_("recipients"), default=list)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("deadline notice")
+        verbose_name_plural = _("deadline notices")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dispute", "deadline", "due_on", "kind"], name="one_notice_per_deadline"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"], name="casework_notice_unsent", condition=Q(sent_at=None)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dispute_id} {self.deadline} {self.due_on} {self.kind}"

@@ -11,10 +11,12 @@ from django.db.models import (
     Count,
     DateField,
     DateTimeField,
+    Exists,
     Expression,
     F,
     Func,
     IntegerField,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
@@ -29,7 +31,7 @@ from disputes.lifecycle import STAGE_OF_STATUS, TRANSITIONS, allowed_sides, stag
 from disputes.models import Dispute, Message, Status, TimelineEvent
 from disputes.services import Actor, agency_today, forwarding_problems, side_of
 
-from .models import Assignment, SavedView, StaffMember
+from .models import Assignment, DeadlineNotice, SavedView, StaffMember
 
 # Stands in for "no deadline" so that the earliest real deadline sorts first on every database.
 NO_DEADLINE = dt.date(9999, 12, 31)
@@ -264,7 +266,14 @@ def queue(
         "consumer_country",
         "merchant_country",
         "assignment__assignee",
-    ).annotate(next_deadline=next_deadline())
+    ).annotate(
+        next_deadline=next_deadline(),
+        escalated=Exists(
+            DeadlineNotice.objects.filter(
+                dispute=OuterRef("pk"), kind=DeadlineNotice.Kind.ESCALATION
+            )
+        ),
+    )
     if criteria.status:
         disputes = disputes.filter(status=criteria.status)
     if criteria.needs_action:

@@ -332,11 +332,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "figures.tasks.refresh_figures",
         "schedule": crontab(minute=10, hour=2),
     },
+    # Deadline reminders to assignees and escalations to supervisors (casework/reminders.py).
+    "casework-sweep-deadlines": {
+        "task": "casework.tasks.sweep_deadlines",
+        "schedule": float(env("ODR_DEADLINE_SWEEP_SECONDS", "900")),
+    },
     "portal-purge-expired-drafts": {
         "task": "portal.tasks.purge_expired_drafts",
         "schedule": crontab(minute=40, hour=3),
     },
 }
+# A caseworker is reminded this many working days before a deadline of a case they own.
+ODR_DEADLINE_REMINDER_WORKING_DAYS = env_int("ODR_DEADLINE_REMINDER_WORKING_DAYS", 2)
 CELERY_BEAT_SCHEDULE_FILENAME = str(ODR_DATA_DIR / "celerybeat-schedule")
 
 # Email: SMTP in production; a file per message in the data directory otherwise.
