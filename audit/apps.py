@@ -7,5 +7,8 @@ class AuditConfig(AppConfig):
     verbose_name = _("Audit trail")
 
     def ready(self):
-        # Every change to a dispute writes a timeline event; each one is also written here.
-        from . import signals  # noqa: F401
+        from disputes.events import timeline_event_recorded
+
+        from .signals import on_timeline_event
+
+        timeline_event_recorded.connect(on_timeline_event, dispatch_uid="audit.changes")

@@ -1,21 +1,17 @@
-"""Every change to a dispute writes a timeline event in the same transaction; each is logged."""
+"""Every change to a dispute is a timeline event, announced through the domain's one event
+boundary (``disputes.events.timeline_event_recorded``) inside the transaction that made it; each
+is written to the audit trail in that same transaction."""
 
 from __future__ import annotations
-
-from django.db.models.signals import post_save
-from django.dispatch import receiver
 
 from disputes.models import TimelineEvent
 
 from .services import record_change
 
 
-@receiver(post_save, sender=TimelineEvent, dispatch_uid="audit_timeline_change")
-def log_change(sender, instance: TimelineEvent, created: bool, raw: bool = False, **kwargs):
-    if not created or raw:
-        return
-    who = instance.user or instance.actor_name or instance.actor
-    what = instance.kind
-    if instance.to_status:
-        what = f"{instance.kind}: {instance.from_status or '-'} → {instance.to_status}"
-    record_change(who, instance.dispute, what)
+def on_timeline_event(sender, event: TimelineEvent, **kwargs) -> None:
+    who = event.user or event.actor_name or event.actor
+    what = event.kind
+    if event.to_status:
+        what = f"{event.kind}: {event.from_status or '-'} → {event.to_status}"
+    record_change(who, event.dispute, what)
