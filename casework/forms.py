@@ -76,7 +76,7 @@ class QueueFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["partner"].choices = [
             ("", _("Any partner")),
-            *((agency.pk, agency.short_name or agency.code) for agency in partners),
+            *((agency.pk, agency.name) for agency in partners),
         ]
         self.fields["category"].choices = [
             ("", _("Any category")),
