@@ -120,10 +120,10 @@ def send_due_notices() -> int:
 
 def _email(notice: DeadlineNotice) -> EmailMessage:
     dispute = notice.dispute
-    label = str(Dispute._meta.get_field(notice.deadline).verbose_name)
     url = settings.ODR_PUBLIC_URL + reverse("casework:detail", args=[dispute.reference])
     languages = selectors.node_agency().languages or [settings.LANGUAGE_CODE]
-    with translation.override(languages[0]):
+    with translation.override(languages[0]):  # the agency's own language
+        label = str(Dispute._meta.get_field(notice.deadline).verbose_name)
         if notice.kind == DeadlineNotice.Kind.REMINDER:
             subject = _("Reminder: %(deadline)s for %(reference)s on %(due)s") % {
                 "deadline": label,

@@ -261,7 +261,13 @@ def _detail_context(request, dispute: Dispute, *, bound: tuple[str, object] | No
 def _assign_form(request, agency, dispute, data=None):
     """Supervisors choose anyone; a caseworker may only take an unassigned case."""
     if selectors.may_assign(request.user):
-        return AssignForm(data, staff=selectors.staff_of(agency), auto_id="id_assign_%s")
+        current = getattr(dispute, "assignment", None)
+        return AssignForm(
+            data,
+            staff=selectors.staff_of(agency),
+            auto_id="id_assign_%s",
+            initial={"assignee": current.assignee_id if current else None},
+        )
     if getattr(dispute, "assignment", None) is None:
         return AssignForm(data, staff=[request.user], auto_id="id_assign_%s")
     return None

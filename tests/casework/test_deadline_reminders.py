@@ -48,7 +48,8 @@ def test_the_owner_is_reminded_once_before_the_deadline(team, settings):
     assert sweep_deadlines() == {"created": 0, "sent": 0}  # the next beat tick
     (email,) = mail.outbox
     assert email.to == ["siti@bpkn.example"]
-    assert soon.reference in email.subject and "Reminder" in email.subject
+    # In BPKN's language: "Reminder: review due for … on …".
+    assert email.subject.startswith("Pengingat: tenggat peninjauan untuk " + soon.reference)
     assert not DeadlineNotice.objects.filter(dispute=later).exists()
 
 
@@ -59,7 +60,7 @@ def test_a_missed_deadline_is_escalated_once_and_shows_on_the_queue(team, client
     sweep_deadlines()
     (email,) = mail.outbox
     assert email.to == ["ratna@bpkn.example"]
-    assert "Overdue" in email.subject and late.reference in email.subject
+    assert email.subject.startswith("Terlambat: tenggat peninjauan untuk " + late.reference)
     notice = DeadlineNotice.objects.get(dispute=late)
     assert notice.kind == "escalation" and notice.sent_at is not None
     client.force_login(team["supervisor"])
