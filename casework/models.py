@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from agencies.models import Agency
+from agencies.models import Agency, DomesticBody
 from disputes.models import Dispute
 
 
@@ -137,3 +137,52 @@ class DeadlineNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dispute_id} {self.deadline} {self.due_on} {self.kind}"
+
+
+class ReferralRequest(models.Model):
+    """A caseworker's proposal to refer a case out of scope, waiting for a supervisor: approved,
+    the referral is made in the supervisor's name; declined, nothing changes."""
+
+    dispute = models.ForeignKey(
+        Dispute,
+        on_delete=models.CASCADE,
+        related_name="referral_requests",
+        verbose_name=_("dispute"),
+    )
+    body = models.ForeignKey(
+        DomesticBody, on_delete=models.PROTECT, related_name="+", verbose_name=_("refer to")
+    )
+    reason = models.TextField(_("reason for referral"))
+    language = models.CharField(_("language"), max_length=10)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    approved = models.BooleanField(_("approved"), null=True)
+
+    class Meta:
+        verbose_name = _("referral request")
+        verbose_name_plural = _("referral requests")
+        permissions = [("approve_referral", _("Can approve referrals out of scope"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dispute"],
+                condition=Q(decided_at=None),
+                name="one_open_referral_request_per_dispute",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dispute_id} → {self.body_id}"

@@ -23,6 +23,7 @@ SUPERVISOR_PERMISSIONS = [
     *CASEWORKER_PERMISSIONS,
     ("casework", "assign_dispute"),
     ("casework", "see_agency_queue"),
+    ("casework", "approve_referral"),
     ("audit", "view_access_history"),
 ]
 AGENCY_ADMIN_PERMISSIONS = [

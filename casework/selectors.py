@@ -105,6 +105,20 @@ def may_assign(user) -> bool:
     return user.has_perm("casework.assign_dispute")
 
 
+def may_approve_referrals(user) -> bool:
+    return user.has_perm("casework.approve_referral")
+
+
+def pending_referral(dispute: Dispute):
+    from .models import ReferralRequest
+
+    return (
+        ReferralRequest.objects.filter(dispute=dispute, decided_at=None)
+        .select_related("body", "requested_by")
+        .first()
+    )
+
+
 def may_see_access_history(user) -> bool:
     return user.has_perm("audit.view_access_history")
 

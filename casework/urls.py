@@ -12,6 +12,11 @@ urlpatterns = [
     path("views/", views.save_view, name="save_view"),
     path("views/<int:view_id>/delete/", views.delete_view, name="delete_view"),
     path("disputes/<str:reference>/assign/", views.assign, name="assign"),
+    path(
+        "disputes/<str:reference>/referral/decide/",
+        views.decide_referral,
+        name="decide_referral",
+    ),
     path("disputes/<str:reference>/", views.detail, name="detail"),
     path("disputes/<str:reference>/act/<slug:action>/", views.act, name="act"),
     path("disputes/<str:reference>/messages/", views.post_message, name="post_message"),

@@ -249,6 +249,8 @@ def _detail_context(request, dispute: Dispute, *, bound: tuple[str, object] | No
         else DocumentForm(auto_id=DOCUMENT_IDS),
         "packets": selectors.packets_of(dispute),
         "assignment": getattr(dispute, "assignment", None),
+        "pending_referral": selectors.pending_referral(dispute),
+        "may_approve_referrals": selectors.may_approve_referrals(request.user),
         "assign_form": bound_form
         if bound_key == "assign"
         else _assign_form(request, agency, dispute),
@@ -309,6 +311,14 @@ def act(request, reference: str, action: str):
     key = f"action:{action}"
     if not form.is_valid():
         return _failed(request, reference, key, form)
+    if action == "refer_out_of_scope" and not selectors.may_approve_referrals(request.user):
+        # A caseworker proposes; a supervisor approves or declines (decide_referral).
+        try:
+            casework_services.request_referral(dispute, by=request.user, **form.service_kwargs())
+        except DomainError as error:
+            return _failed(request, reference, key, form, error)
+        messages.success(request, _("The referral is waiting for a supervisor's approval."))
+        return redirect("casework:detail", reference=reference)
     try:
         SERVICES[action](dispute, actor=_actor(request), **form.service_kwargs())
     except DomainError as error:
@@ -409,6 +419,32 @@ def assign(request, reference: str):
     except DomainError as error:
         return _failed(request, reference, "assign", form, error)
     messages.success(request, _("The case's owner was changed."))
+    return redirect("casework:detail", reference=reference)
+
+
+@require_POST
+@caseworker_required
+def decide_referral(request, reference: str):
+    dispute = _dispute_or_404(request, reference)
+    if not selectors.may_approve_referrals(request.user):
+        raise PermissionDenied
+    referral = selectors.pending_referral(dispute)
+    if referral is None:
+        raise Http404(_("No referral of this case is waiting."))
+    approve = request.POST.get("decision") == "approve"
+    try:
+        casework_services.decide_referral(
+            referral, by=request.user, agency=selectors.node_agency(), approve=approve
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("The referral was approved and made.")
+            if approve
+            else _("The referral was declined."),
+        )
     return redirect("casework:detail", reference=reference)
 
 

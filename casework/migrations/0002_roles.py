@@ -5,6 +5,9 @@ from django.db import migrations
 
 from casework.roles import ROLES
 
+# Roles as this migration first created them; later permissions come in later migrations.
+LATER = {("casework", "approve_referral")}
+
 
 def create_roles(apps, schema_editor):
     # Permissions are normally created after all migrations; the groups need them now.
@@ -20,6 +23,7 @@ def create_roles(apps, schema_editor):
             *(
                 Permission.objects.get(content_type__app_label=app, codename=codename)
                 for app, codename in permissions
+                if (app, codename) not in LATER
             )
         )
 

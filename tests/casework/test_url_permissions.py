@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from agencies.models import DomesticBody
 from casework import services as casework_services
 from casework.models import SavedView
 from disputes import services
@@ -25,6 +26,7 @@ URLS = {
     "detail": ("get", "caseworker", True),
     # On an unassigned case a caseworker may take it (test_assignment.py); here it is owned.
     "assign": ("post", "supervisor", True),
+    "decide_referral": ("post", "supervisor", True),
     "act": ("post", "caseworker", True),
     "post_message": ("post", "caseworker", True),
     "translate_message": ("post", "caseworker", True),
@@ -61,6 +63,13 @@ def world(seeded):
         dispute, actor=services.Actor.caseworker(owner), body="Hello", language="en"
     )
     casework_services.assign_dispute(dispute, owner, by=supervisor, agency=seeded["ID-BPKN"])
+    services.start_review(dispute, actor=services.Actor.caseworker(owner))
+    casework_services.request_referral(
+        dispute,
+        by=owner,
+        body=DomesticBody.objects.get(code="id-bpsk-jakarta"),
+        reason="Merchant is local.",
+    )
     view = SavedView.objects.create(user=owner, name="Mine", query="assigned=me")
     return {"supervisor": supervisor, "owner": owner, "dispute": dispute, "view": view}
 
@@ -70,7 +79,8 @@ def url_of(name: str, world) -> str:
     kwargs = {
         "detail": [dispute.reference],
         "assign": [dispute.reference],
-        "act": [dispute.reference, "start_review"],
+        "decide_referral": [dispute.reference],
+        "act": [dispute.reference, "request_clarification"],
         "post_message": [dispute.reference],
         "translate_message": [dispute.reference, dispute.messages.first().pk],
         "add_document": [dispute.reference],
@@ -109,7 +119,7 @@ def test_a_supervisor_of_another_agency_on_this_node_is_refused(client, world, n
     client.force_login(staff_of_agency(SupervisorFactory(), "KR-KCA"))
     assert call(client, name, world).status_code == 403
     world["dispute"].refresh_from_db()
-    assert world["dispute"].status == "submitted"
+    assert world["dispute"].status == "under_review"
 
 
 @pytest.mark.parametrize("name", sorted(n for n, (_m, _r, d) in URLS.items() if d))
@@ -117,7 +127,7 @@ def test_a_caseworker_cannot_open_a_case_someone_else_owns(client, world, name):
     client.force_login(CaseworkerFactory())
     assert call(client, name, world).status_code == 404
     world["dispute"].refresh_from_db()
-    assert world["dispute"].status == "submitted"
+    assert world["dispute"].status == "under_review"
 
 
 @pytest.mark.parametrize("name", sorted(n for n, (_m, r, _d) in URLS.items() if r == "supervisor"))
