@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Count,
@@ -21,6 +23,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Value,
+    Window,
 )
 from django.db.models.functions import Coalesce, Least
 
@@ -339,6 +342,15 @@ class QueuePage:
 COUNT_CAP = 5000
 
 
+def estimated_rows(queryset: QuerySet) -> int:
+    """PostgreSQL's estimate of how many rows the query returns (planning only, no reading);
+    elsewhere 0, so that the caller counts."""
+    if connection.vendor != "postgresql":
+        return 0
+    plan = json.loads(queryset.explain(format="json"))
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
 class Unindexed(Func):
     """``expression + 0``: the same order, but not the deadline index's expression, so that
     PostgreSQL fetches a narrow search's matches through the trigram indexes and sorts them
@@ -358,17 +370,33 @@ def queue_page(
     after: list | None,
     size: int,
     *,
-    narrow_search: bool = False,
+    search: str = "",
 ) -> QueuePage:
-    """One page after the cursor (the sort values of the last row seen), and the cursor for the
-    next one, with the number of matches up to COUNT_CAP."""
+    """One page after the cursor (the sort values of the last row seen), the cursor for the
+    next one, and the number of matches up to COUNT_CAP.
+
+    A search is first judged narrow or broad by PostgreSQL's estimate of the search term alone
+    (planning only): a broad one walks the deadline index and is not counted (counting would
+    read every match); a narrow one fetches its matches by the trigram index, sorts them, and
+    counts them in the same query.
+    """
     columns, backwards = SORTS.get(sort, SORTS["deadline"])
-    count = disputes.order_by().values("pk")[: COUNT_CAP + 1].count()
     page_query = disputes
     deadline = next_deadline()
-    if narrow_search and count <= COUNT_CAP and columns[0] == "next_deadline":
-        deadline = Unindexed(next_deadline())
-        page_query = page_query.order_by(deadline, *columns[1:])
+    count = None
+    narrow = False
+    if search:
+        estimate = estimated_rows(Dispute.objects.filter(SearchMatch(search)).values("pk"))
+        narrow = estimate <= COUNT_CAP
+        if not narrow:
+            count = COUNT_CAP + 1
+    if count is None and not narrow:
+        count = disputes.order_by().values("pk")[: COUNT_CAP + 1].count()
+    if narrow:
+        page_query = page_query.annotate(matches=Window(Count("pk")))
+        if columns[0] == "next_deadline":
+            deadline = Unindexed(next_deadline())
+            page_query = page_query.order_by(deadline, *columns[1:])
     if after is not None and len(after) == len(columns):
         page_query = page_query.filter(
             RowCompare(
@@ -381,6 +409,9 @@ def queue_page(
             )
         )
     rows = list(page_query[: size + 1])
+    if narrow:
+        # Counted after the cursor: on a later page, the matches from here on.
+        count = rows[0].matches if rows else 0
     next_cursor = None
     if len(rows) > size:
         rows = rows[:size]

@@ -157,7 +157,7 @@ def queue(request):
         criteria.sort,
         _cursor(request.GET.get("after"), criteria.sort),
         QUEUE_PAGE_SIZE,
-        narrow_search=bool(criteria.search.strip()),
+        search=criteria.search.strip(),
     )
     rows = []
     for dispute in page.rows:
