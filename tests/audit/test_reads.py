@@ -89,3 +89,27 @@ def test_reading_a_dispute_through_the_api_is_logged(seeded):
     assert http.get(f"/api/v1/disputes/{dispute.reference}/").status_code == 200
     reads = [entry for entry in entries_for(dispute) if entry[1] == "read"]
     assert reads == [(f"apiclient:{client}", "read", "api")]
+
+
+def test_opening_a_dispute_in_the_admin_is_logged(client, seeded):
+    from django.contrib.auth.models import User
+
+    dispute = file_dispute()
+    admin = User.objects.create_superuser("root", "root@bpkn.example", "x" * 20)
+    client.force_login(admin)
+    url = reverse("admin:disputes_dispute_change", args=[dispute.pk])
+    assert client.get(url).status_code == 200
+    reads = [entry for entry in entries_for(dispute) if entry[1] == "read"]
+    assert reads == [("user:root", "read", "admin page")]
+
+
+def test_the_audit_trail_in_the_admin_cannot_be_edited(client, seeded):
+    from django.contrib.auth.models import User
+
+    file_dispute()  # filing writes an entry
+    entry = AuditEntry.objects.latest("pk")
+    client.force_login(User.objects.create_superuser("root", "root@bpkn.example", "x" * 20))
+    assert client.get(reverse("admin:audit_auditentry_changelist")).status_code == 200
+    page = client.get(reverse("admin:audit_auditentry_change", args=[entry.pk]))
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert client.post(reverse("admin:audit_auditentry_delete", args=[entry.pk])).status_code == 403
