@@ -113,3 +113,19 @@ def test_the_audit_trail_in_the_admin_cannot_be_edited(client, seeded):
     page = client.get(reverse("admin:audit_auditentry_change", args=[entry.pk]))
     assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
     assert client.post(reverse("admin:audit_auditentry_delete", args=[entry.pk])).status_code == 403
+
+
+def test_an_api_client_of_another_agency_never_reads_this_agencys_dispute(seeded):
+    from rest_framework.test import APIClient
+
+    from api import services as api_services
+    from api.models import ApiClient, ApiFiling
+
+    client, key = api_services.create_client("KCA partner portal", ["disputes:read"])
+    ApiClient.objects.filter(pk=client.pk).update(agency=seeded["KR-KCA"])
+    dispute = file_dispute()  # BPKN's
+    ApiFiling.objects.create(client=client, dispute=dispute)
+    http = APIClient()
+    http.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    assert http.get(f"/api/v1/disputes/{dispute.reference}/").status_code == 404
+    assert not [entry for entry in entries_for(dispute) if entry[1] == "read"]
