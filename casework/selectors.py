@@ -448,6 +448,12 @@ def saved_views_of(user) -> list[SavedView]:
     return list(SavedView.objects.filter(user=user).order_by("name"))
 
 
+def staff_for_filters(agency: Agency) -> list:
+    """staff_of for the queue's "assigned to" choices, kept a few seconds like reference rows:
+    someone who just joined appears there within 5 s (assigning always reads afresh)."""
+    return refcache.cached(("casework-staff", agency.pk), lambda: staff_of(agency))
+
+
 def staff_of(agency: Agency) -> list:
     """Active caseworkers and supervisors who work for this agency, by name."""
     from django.contrib.auth import get_user_model

@@ -128,7 +128,7 @@ def queue(request):
     agency = selectors.node_agency()
     user = request.user
     supervisor = selectors.sees_whole_queue(user)
-    staff = selectors.staff_of(agency) if supervisor else []
+    staff = selectors.staff_for_filters(agency) if supervisor else []
     filters = QueueFilterForm(
         request.GET or None,
         partners=selectors.other_agencies(agency),
