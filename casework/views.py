@@ -24,7 +24,7 @@ from disputes import services
 from disputes.models import Dispute
 from odr.errors import DomainError
 
-from . import selectors
+from . import queue_query, selectors
 from . import services as casework_services
 from .forms import (
     ACTIONS,
@@ -98,7 +98,7 @@ def _cursor(raw: str | None, sort: str) -> list | None:
         return None
     try:
         values = signing.loads(raw, salt=CURSOR_SALT)
-        columns, _backwards = selectors.SORTS.get(sort, selectors.SORTS["deadline"])
+        columns, _backwards = queue_query.SORTS.get(sort, queue_query.SORTS["deadline"])
         parsed = []
         for name, value in zip(columns, values, strict=True):
             if name == "next_deadline":
@@ -139,7 +139,7 @@ def queue(request):
     filters.is_valid()
     cleaned = getattr(filters, "cleaned_data", {})
     clock = selectors.DeadlineClock(agency)
-    criteria = selectors.QueueCriteria(
+    criteria = queue_query.QueueCriteria(
         status=cleaned.get("status", ""),
         needs_action=cleaned.get("needs_action", False),
         search=cleaned.get("q", ""),
@@ -149,10 +149,10 @@ def queue(request):
         assigned=cleaned.get("assigned", ""),
         sort=cleaned.get("sort") or "deadline",
     )
-    disputes = selectors.queue(
+    disputes = queue_query.queue(
         agency, criteria, user=user, today=clock.today, calendar=clock.calendar
     )
-    page = selectors.queue_page(
+    page = queue_query.queue_page(
         disputes,
         criteria.sort,
         _cursor(request.GET.get("after"), criteria.sort),

@@ -7,7 +7,7 @@
   from the keyset cursor, whatever the number of disputes.
 * Newest and oldest filed: (filed_at, id), walked either way.
 * Search: one trigram index on the four searched columns joined, exactly as
-  ``casework.selectors.SearchMatch`` writes them: one LIKE per row when walking the deadline
+  ``casework.queue_query.SearchMatch`` writes them: one LIKE per row when walking the deadline
   index, one bitmap index scan for a narrow search (four indexes ORed cost more of both).
 """
 
