@@ -11,7 +11,7 @@ def requires_two_factor(user) -> bool:
         return False
     cached = getattr(user, "_odr_requires_two_factor", None)
     if cached is None:
-        cached = user.groups.filter(name__in=roles.TWO_FACTOR_ROLES).exists()
+        cached = user.groups.filter(name__in=roles.group_names(roles.TWO_FACTOR_ROLES)).exists()
         user._odr_requires_two_factor = cached
     return cached
 

@@ -1,14 +1,15 @@
-"""The staff roles of a node, as Django groups, named in one place.
+"""The staff roles of a node, as Django groups with their permissions, defined in one place.
 
-A caseworker handles disputes; a supervisor also oversees the team's queue; an agency admin also
-runs the node (partners, keys, MoUs, staff accounts). Supervisors and agency admins must sign in
-with a second factor. Code refers to a role only through these names.
+A caseworker handles disputes; a supervisor also assigns cases, sees the whole agency's queue,
+approves referrals and sees who read a case; an agency admin also runs the node (partners, keys,
+MoUs, staff accounts, API clients). Supervisors and agency admins must sign in with a second
+factor. Code names a role by its key (``CASEWORKER`` ...), stored on invitations and given on
+the command line; ``GROUPS`` names the group that holds it. Permissions of apps above this one
+are named as strings, so this module imports none of them.
 """
 
 from __future__ import annotations
 
-from django.contrib.auth.models import Group, Permission
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 CASEWORKER = "caseworker"
@@ -21,10 +22,14 @@ ROLE_CHOICES = [
     (SUPERVISOR, _("Supervisor")),
     (AGENCY_ADMIN, _("Agency administrator")),
 ]
+GROUPS = {
+    CASEWORKER: "Caseworkers",
+    SUPERVISOR: "Supervisors",
+    AGENCY_ADMIN: "Agency administrators",
+}
 # Roles whose members must confirm a one-time code from an authenticator app at every sign-in.
 TWO_FACTOR_ROLES = (SUPERVISOR, AGENCY_ADMIN)
 
-# Every role works cases; an agency admin also keeps the node's partners, keys and accounts.
 _CASEWORK = [
     ("disputes", "handle_dispute"),
     ("disputes", "view_dispute"),
@@ -34,28 +39,72 @@ _CASEWORK = [
     ("agencies", "view_agency"),
     ("agencies", "view_mou"),
 ]
-_ADMIN_APPS = ("agencies", "relay", "accounts", "api")
+_SUPERVISION = [
+    ("casework", "assign_dispute"),
+    ("casework", "see_agency_queue"),
+    ("casework", "approve_referral"),
+    ("audit", "view_access_history"),
+    ("figures", "view_statistics"),
+]
+_ADMINISTRATION = [
+    ("auth", "view_user"),
+    ("auth", "add_user"),
+    ("auth", "change_user"),
+    ("casework", "view_staffmember"),
+    ("casework", "add_staffmember"),
+    ("casework", "change_staffmember"),
+]
+# An agency admin keeps the node's partners, keys, MoUs, packets, accounts and API clients:
+# every permission of these apps.
+_ADMINISTERED_APPS = ("agencies", "relay", "accounts", "api")
+
+PERMISSIONS: dict[str, list[tuple[str, str]]] = {
+    CASEWORKER: _CASEWORK,
+    SUPERVISOR: [*_CASEWORK, *_SUPERVISION],
+    AGENCY_ADMIN: [*_CASEWORK, *_SUPERVISION, *_ADMINISTRATION],
+}
 
 
-def _permissions(role: str) -> list[Permission]:
-    query = Q()
-    for app_label, codename in _CASEWORK:
-        query |= Q(content_type__app_label=app_label, codename=codename)
-    if role == AGENCY_ADMIN:
-        query |= Q(content_type__app_label__in=_ADMIN_APPS)
-        query |= Q(content_type__app_label="auth", codename__in=["view_user", "change_user"])
-    return list(Permission.objects.filter(query))
+def group_names(roles=ROLES) -> list[str]:
+    return [GROUPS[role] for role in roles]
 
 
-def get_or_create(role: str) -> Group:
-    """The group of a role; a group made here starts with the role's permissions."""
+def ensure_roles(group_model=None, permission_model=None, *, leave_out=frozenset()) -> None:
+    """Create the role groups and give them their permissions; safe to run again.
+
+    Migrations pass their historical models and may ``leave_out`` permissions that a later
+    migration creates; permissions that do not exist yet are skipped.
+    """
+    from django.db.models import Q
+
+    if group_model is None:
+        from django.contrib.auth.models import Group, Permission
+
+        group_model, permission_model = Group, Permission
+    for role in ROLES:
+        group, _created = group_model.objects.get_or_create(name=GROUPS[role])
+        wanted = Q(pk__in=[])
+        for app_label, codename in PERMISSIONS[role]:
+            if (app_label, codename) not in leave_out:
+                wanted |= Q(content_type__app_label=app_label, codename=codename)
+        if role == AGENCY_ADMIN:
+            wanted |= Q(content_type__app_label__in=_ADMINISTERED_APPS)
+        group.permissions.add(*permission_model.objects.filter(wanted))
+
+
+def get_or_create(role: str):
+    """The group of a role, with its permissions."""
+    from django.contrib.auth.models import Group
+
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
-    group, created = Group.objects.get_or_create(name=role)
-    if created:
-        group.permissions.set(_permissions(role))
+    group = Group.objects.filter(name=GROUPS[role]).first()
+    if group is None:
+        ensure_roles()
+        group = Group.objects.get(name=GROUPS[role])
     return group
 
 
 def roles_of(user) -> set[str]:
-    return set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+    names = set(user.groups.filter(name__in=group_names()).values_list("name", flat=True))
+    return {role for role in ROLES if GROUPS[role] in names}

@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import holidays as holiday_calendars
 from django.apps import apps
-from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from modeltranslation.utils import build_localized_fieldname
 
 from .models import Agency, Category, Country, DomesticBody, ExchangeRate, MoU, PublicHoliday
+from .roles import ensure_roles
 from .services import change_mou_status, create_mou
 
 COUNTRIES = [
@@ -198,16 +198,6 @@ DOMESTIC_BODIES = [
 # Reference rates for checking a claim against an MoU's maximum; administrators keep them current.
 EXCHANGE_RATES = [("IDR", "16250"), ("KRW", "1390"), ("GBP", "0.79")]
 
-CASEWORKER_PERMISSIONS = [
-    ("disputes", "handle_dispute"),
-    ("disputes", "view_dispute"),
-    ("disputes", "view_evidence"),
-    ("disputes", "view_message"),
-    ("disputes", "view_timelineevent"),
-    ("agencies", "view_agency"),
-    ("agencies", "view_mou"),
-]
-
 
 def _localised(field: str, language: str) -> str:
     # modeltranslation names Indonesian fields name_ind, so that name_id never clashes.
@@ -351,11 +341,7 @@ def seed_reference_data(
 
 
 def _seed_groups_and_code_lists() -> None:
-    caseworkers, _ = Group.objects.get_or_create(name="Caseworkers")
-    for app_label, codename in CASEWORKER_PERMISSIONS:
-        caseworkers.permissions.add(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-        )
+    ensure_roles()
     # Apps above this one seed their own code lists (disputes: problem types and remedies).
     for config in apps.get_app_configs():
         seed_app = getattr(config, "seed_reference_data", None)

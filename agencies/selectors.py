@@ -20,8 +20,9 @@ def this_agency() -> Agency:
 
 
 def this_agency_or_none() -> Agency | None:
+    """This node's agency for showing (page headers, forms), kept a few seconds by refcache."""
     try:
-        return this_agency()
+        return refcache.cached(("node-agency", settings.ODR_NODE), this_agency)
     except Agency.DoesNotExist:
         return None
     except Exception:

@@ -18,9 +18,10 @@ from .models import ApiClient
 
 
 def disputes_of(client: ApiClient) -> QuerySet[Dispute]:
-    """Only the disputes this client filed: the web's and other clients' stay invisible."""
+    """Only the disputes this client filed into its own agency: the web's, other clients' and
+    other agencies' stay invisible."""
     return (
-        Dispute.objects.filter(api_filing__client=client)
+        Dispute.objects.filter(api_filing__client=client, home_agency_id=client.agency_id)
         .select_related("home_agency", "partner_agency", "category", "desired_remedy")
         .prefetch_related(
             Prefetch(

@@ -6,6 +6,7 @@ import hashlib
 
 from django.db import transaction
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -16,6 +17,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.reads import logs_personal_data_read
 from odr.errors import InvalidInput
 
 from . import selectors, services
@@ -180,6 +182,7 @@ class DisputeDetailView(ClientApiView):
         ),
         responses={200: DisputeSerializer, **errors(401, 403, 404, 429)},
     )
+    @method_decorator(logs_personal_data_read("api"))
     def get(self, request, reference: str):
         dispute = selectors.dispute_of(request.user, reference)
         if dispute is None:

@@ -34,7 +34,7 @@ class QueueFilterForm(forms.Form):
         label=_("Search"),
         required=False,
         max_length=200,
-        help_text=_("Reference, merchant or consumer name"),
+        help_text=_("Reference, merchant name or web domain, consumer name"),
         widget=forms.TextInput(attrs={"type": "search"}),
     )
     status = forms.ChoiceField(
@@ -42,7 +42,77 @@ class QueueFilterForm(forms.Form):
         required=False,
         choices=[("", _("Any status")), *Status.choices],
     )
+    partner = forms.TypedChoiceField(
+        label=_("Partner agency"), required=False, coerce=int, empty_value=None
+    )
+    category = forms.TypedChoiceField(
+        label=_("Category"), required=False, coerce=int, empty_value=None
+    )
+    due = forms.ChoiceField(
+        label=_("Deadline"),
+        required=False,
+        choices=[
+            ("", _("Any deadline")),
+            ("overdue", _("Overdue")),
+            ("today", _("Due today")),
+            ("2", _("Due within 2 working days")),
+            ("5", _("Due within 5 working days")),
+            ("10", _("Due within 10 working days")),
+        ],
+    )
+    assigned = forms.ChoiceField(label=_("Assigned to"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        required=False,
+        choices=[
+            ("deadline", _("Earliest deadline")),
+            ("newest", _("Newest filed")),
+            ("oldest", _("Oldest filed")),
+        ],
+    )
     needs_action = forms.BooleanField(label=_("Only disputes waiting for us"), required=False)
+
+    def __init__(self, *args, partners=(), categories=(), staff=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["partner"].choices = [
+            ("", _("Any partner")),
+            *((agency.pk, agency.name) for agency in partners),
+        ]
+        self.fields["category"].choices = [
+            ("", _("Any category")),
+            *((category.pk, category.name) for category in categories),
+        ]
+        self.fields["assigned"].choices = [
+            ("", _("Anyone or no one")),
+            ("me", _("Me")),
+            ("unassigned", _("No one yet")),
+            *(
+                (str(person.pk), person.get_full_name() or person.get_username())
+                for person in staff
+            ),
+        ]
+
+
+class AssignForm(forms.Form):
+    assignee = forms.TypedChoiceField(
+        label=_("Assign to"), coerce=int, empty_value=None, required=False
+    )
+
+    def __init__(self, *args, staff=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.staff = {person.pk: person for person in staff}
+        self.fields["assignee"].choices = [
+            ("", _("No one (unassigned)")),
+            *((person.pk, person.get_full_name() or person.get_username()) for person in staff),
+        ]
+
+    def assignee_user(self):
+        return self.staff.get(self.cleaned_data["assignee"])
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(label=_("Name of this view"), max_length=80)
+    query = forms.CharField(max_length=1000, required=False, widget=forms.HiddenInput)
 
 
 # --- actions ----------------------------------------------------------------------------------

@@ -5,14 +5,26 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import DateField, Prefetch, Q, QuerySet, Value
+from django.conf import settings
+from django.db.models import (
+    Count,
+    DateField,
+    Expression,
+    F,
+    Prefetch,
+    Q,
+    QuerySet,
+)
 from django.db.models.functions import Coalesce, Least
 
-from agencies.models import Agency, MoU
-from agencies.selectors import agency_calendar, partner_and_mou
+from agencies import refcache
+from agencies.models import Agency, Category, MoU
+from agencies.selectors import agency_calendar, partner_and_mou, this_agency
 from disputes.lifecycle import STAGE_OF_STATUS, TRANSITIONS, allowed_sides, stage_owner
 from disputes.models import Dispute, Message, Status, TimelineEvent
 from disputes.services import Actor, agency_today, forwarding_problems, side_of
+
+from .models import Assignment, SavedView, StaffMember
 
 # Stands in for "no deadline" so that the earliest real deadline sorts first on every database.
 NO_DEADLINE = dt.date(9999, 12, 31)
@@ -43,6 +55,76 @@ CASEWORKER_TRANSITIONS = [name for name in TRANSITIONS if name != "accept_settle
 def disputes_for(agency: Agency) -> QuerySet[Dispute]:
     """Every dispute this agency is a party to, as home or as partner; nothing else."""
     return Dispute.objects.filter(Q(home_agency=agency) | Q(partner_agency=agency))
+
+
+# --- who may see what: every casework view and the queue go through these ---------------------
+
+
+def works_here(user, agency: Agency) -> bool:
+    """A caseworker (or supervisor, or agency admin) of this agency. Staff of another agency who
+    have an account on this node (a liaison, a shared server) are not, whatever their groups."""
+    if not (user.is_authenticated and user.is_active and user.has_perm("disputes.handle_dispute")):
+        return False
+    # Signed-in users come with their membership joined (casework.auth.StaffBackend).
+    try:
+        member_of = user.staff_membership.agency_id
+    except StaffMember.DoesNotExist:
+        member_of = None
+    return member_of in (None, agency.pk)
+
+
+def node_agency() -> Agency:
+    """This node's agency, kept for a few seconds like the other reference rows."""
+    return refcache.cached(("node-agency", settings.ODR_NODE), this_agency)
+
+
+def other_agencies(agency: Agency) -> list[Agency]:
+    return refcache.cached(
+        ("other-agencies", agency.pk),
+        lambda: list(Agency.objects.exclude(pk=agency.pk).order_by("code")),
+    )
+
+
+def categories() -> list[Category]:
+    return refcache.cached(("categories",), lambda: list(Category.objects.order_by("code")))
+
+
+def sees_whole_queue(user) -> bool:
+    """Supervisors and agency admins see every case of the agency; caseworkers do not."""
+    return user.has_perm("casework.see_agency_queue")
+
+
+def may_assign(user) -> bool:
+    return user.has_perm("casework.assign_dispute")
+
+
+def may_approve_referrals(user) -> bool:
+    return user.has_perm("casework.approve_referral")
+
+
+def pending_referral(dispute: Dispute):
+    from .models import ReferralRequest
+
+    return (
+        ReferralRequest.objects.filter(dispute=dispute, decided_at=None)
+        .select_related("body", "requested_by")
+        .first()
+    )
+
+
+def may_see_access_history(user) -> bool:
+    return user.has_perm("audit.view_access_history")
+
+
+def disputes_visible_to(user, agency: Agency) -> QuerySet[Dispute]:
+    """The agency's disputes this person may open: all for a supervisor; unassigned ones and
+    their own for a caseworker; none for anyone who does not work here."""
+    if not works_here(user, agency):
+        return Dispute.objects.none()
+    disputes = disputes_for(agency)
+    if not sees_whole_queue(user):
+        disputes = disputes.filter(Q(assignment__isnull=True) | Q(assignment__assignee=user))
+    return disputes
 
 
 def needs_action_from(agency: Agency) -> Q:
@@ -76,44 +158,74 @@ def acting_side(dispute: Dispute) -> str | None:
     return None
 
 
-def queue(
-    agency: Agency,
-    *,
-    status: str = "",
-    needs_action: bool = False,
-    search: str = "",
-) -> QuerySet[Dispute]:
-    """The caseworker's queue, earliest deadline first, with everything a row shows joined."""
-    disputes = (
-        disputes_for(agency)
-        .select_related(
-            "home_agency",
-            "partner_agency",
-            "mou",
-            "consumer_country",
-            "merchant_country",
+class NoDeadline(Expression):
+    """The stand-in date written into the SQL itself, not passed as a parameter, so that the
+    query's expression is the very one the queue's index is built on (see migration 0003)."""
+
+    output_field = DateField()
+
+    def as_sql(self, compiler, connection):
+        return "DATE '9999-12-31'", []
+
+    def as_sqlite(self, compiler, connection):
+        return "'9999-12-31'", []
+
+
+def next_deadline() -> Least:
+    return Least(*(Coalesce(F(name), NoDeadline()) for name in DEADLINE_FIELDS))
+
+
+OPEN_EXCLUDED = (Status.WITHDRAWN, Status.CLOSED)
+
+
+def workload(agency: Agency, today: dt.date) -> list[dict]:
+    """Open cases per caseworker of the agency, with how many are overdue, busiest first."""
+
+    open_assigned = (
+        Assignment.objects.filter(
+            Q(dispute__home_agency=agency) | Q(dispute__partner_agency=agency)
         )
+        .exclude(dispute__status__in=OPEN_EXCLUDED)
         .annotate(
-            next_deadline=Least(
-                *(
-                    Coalesce(name, Value(NO_DEADLINE), output_field=DateField())
-                    for name in DEADLINE_FIELDS
-                )
-            )
+            due=Least(*(Coalesce(F(f"dispute__{name}"), NoDeadline()) for name in DEADLINE_FIELDS))
         )
+        .values("assignee")
+        .annotate(open=Count("pk"), overdue=Count("pk", filter=Q(due__lt=today)))
     )
-    if status:
-        disputes = disputes.filter(status=status)
-    if needs_action:
-        disputes = disputes.filter(needs_action_from(agency))
-    search = search.strip()
-    if search:
-        disputes = disputes.filter(
-            Q(reference__icontains=search)
-            | Q(merchant_name__icontains=search)
-            | Q(consumer_name__icontains=search)
+    counts = {row["assignee"]: row for row in open_assigned}
+    people = []
+    for person in staff_of(agency):
+        row = counts.get(person.pk, {})
+        people.append(
+            {"user": person, "open": row.get("open", 0), "overdue": row.get("overdue", 0)}
         )
-    return disputes.order_by("next_deadline", "filed_at", "pk")
+    return sorted(people, key=lambda row: (-row["open"], row["user"].get_username()))
+
+
+def saved_views_of(user) -> list[SavedView]:
+    return list(SavedView.objects.filter(user=user).order_by("name"))
+
+
+def staff_for_filters(agency: Agency) -> list:
+    """staff_of for the queue's "assigned to" choices, kept a few seconds like reference rows:
+    someone who just joined appears there within 5 s (assigning always reads afresh)."""
+    return refcache.cached(("casework-staff", agency.pk), lambda: staff_of(agency))
+
+
+def staff_of(agency: Agency) -> list:
+    """Active caseworkers and supervisors who work for this agency, by name."""
+    from django.contrib.auth import get_user_model
+
+    from .roles import CASEWORKERS, SUPERVISORS
+
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=[CASEWORKERS, SUPERVISORS])
+        .filter(Q(staff_membership__isnull=True) | Q(staff_membership__agency=agency))
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+    return list(users)
 
 
 @dataclass(frozen=True)
@@ -159,11 +271,13 @@ class DeadlineClock:
         return sorted(found, key=lambda deadline: deadline.due_on)
 
 
-def dispute_for(agency: Agency, reference: str) -> Dispute:
-    """One dispute with what its page shows; raises Dispute.DoesNotExist for any other agency's."""
+def dispute_for(user, agency: Agency, reference: str) -> Dispute:
+    """One dispute with what its page shows; raises Dispute.DoesNotExist for any other agency's
+    and for any this person may not open."""
     return (
-        disputes_for(agency)
+        disputes_visible_to(user, agency)
         .select_related(
+            "assignment__assignee",
             "home_agency__country",
             "partner_agency__country",
             "mou",

@@ -53,6 +53,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, NullIf, TruncDate, TruncMonth
 
 from agencies.models import Agency, Category, MoU
+from casework.selectors import node_agency, works_here
 from disputes.models import Dispute, IntakeChannel, ProblemType, Status, TimelineEvent
 from relay.models import OutboundPacket
 
@@ -75,12 +76,12 @@ CENT = Decimal("0.01")
 def can_view_statistics(user) -> bool:
     """Who sees the staff statistics, exports and MoU reports: the one check every view calls.
 
-    Today every user of a node belongs to the node's agency, so its staff (supervisors and
-    administrators) may see them, as may anyone given ``figures.view_statistics``.
+    Supervisors and agency admins of this node's agency (their roles carry
+    ``figures.view_statistics``, agencies/roles.py); staff of another agency never.
     """
     if not (user and user.is_authenticated and user.is_active):
         return False
-    return user.is_staff or user.has_perm("figures.view_statistics")
+    return user.has_perm("figures.view_statistics") and works_here(user, node_agency())
 
 
 # --- stage 1: the node's disputes grouped into monthly rows -----------------------------------

@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -203,6 +204,8 @@ elif ODR_ENV == "test" and DATABASES["default"]["ENGINE"] == "django.db.backends
     DATABASES["default"]["TEST"] = {"NAME": str(ODR_DATA_DIR / f"test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Django's model backend, loading each signed-in user with their agency membership.
+AUTHENTICATION_BACKENDS = ["casework.auth.StaffBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -364,11 +367,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "figures.tasks.refresh_figures",
         "schedule": crontab(minute=10, hour=2),
     },
+    # Deadline reminders to assignees and escalations to supervisors (casework/reminders.py).
+    "casework-sweep-deadlines": {
+        "task": "casework.tasks.sweep_deadlines",
+        "schedule": float(env("ODR_DEADLINE_SWEEP_SECONDS", "900")),
+    },
     "portal-purge-expired-drafts": {
         "task": "portal.tasks.purge_expired_drafts",
         "schedule": crontab(minute=40, hour=3),
     },
 }
+# A caseworker is reminded this many working days before a deadline of a case they own.
+ODR_DEADLINE_REMINDER_WORKING_DAYS = env_int("ODR_DEADLINE_REMINDER_WORKING_DAYS", 2)
 CELERY_BEAT_SCHEDULE_FILENAME = str(ODR_DATA_DIR / "celerybeat-schedule")
 
 # Email: SMTP in production; a file per message in the data directory otherwise.

@@ -19,7 +19,9 @@ from agencies.models import AgencyKey
 
 def administrators_to_warn() -> list[str]:
     users = get_user_model().objects.filter(is_active=True).exclude(email="")
-    admins = users.filter(Q(groups__name=roles.AGENCY_ADMIN) | Q(is_superuser=True)).distinct()
+    admins = users.filter(
+        Q(groups__name=roles.GROUPS[roles.AGENCY_ADMIN]) | Q(is_superuser=True)
+    ).distinct()
     return sorted(set(admins.values_list("email", flat=True)))
 
 

@@ -76,3 +76,30 @@ def active_mou(first: str = "ID-BPKN", second: str = "KR-KCA") -> MoU:
     from agencies.selectors import active_mou_between
 
     return active_mou_between(Agency.objects.get(code=first), Agency.objects.get(code=second))
+
+
+class SupervisorFactory(CaseworkerFactory):
+    """A supervisor: assigns and reassigns, sees the whole queue, the workload and who read what."""
+
+    username = factory.Sequence(lambda n: f"supervisor{n}")
+    first_name = "Ratna"
+
+    @factory.post_generation
+    def groups(self, create, extracted, **kwargs):
+        from casework.roles import SUPERVISORS, ensure_roles
+
+        ensure_roles()  # a test that flushed the database took the groups with it
+        self.set_password("correct horse battery staple")
+        self.save()
+        self.groups.add(Group.objects.get(name=SUPERVISORS))
+
+
+def staff_of_agency(user, agency_code: str):
+    """Make ``user`` a member of another agency's staff who has an account on this node."""
+    from agencies.models import Agency
+    from casework.models import StaffMember
+
+    StaffMember.objects.update_or_create(
+        user=user, defaults={"agency": Agency.objects.get(code=agency_code)}
+    )
+    return user

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests.staff import login
+
 
 @pytest.fixture
 def caseworker_client(client, caseworker):
-    client.force_login(caseworker)
+    login(client, caseworker)
     return client
 
 

@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 
 from disputes.models import Dispute, TimelineEvent
-from tests.factories import file_dispute
+from tests.factories import SupervisorFactory, file_dispute
+from tests.staff import login
 
 
 def act(client, dispute, action, data=None):
@@ -59,8 +60,19 @@ def test_referring_out_of_scope_then_closing(caseworker_client, dispute):
     status_after(caseworker_client, dispute, "start_review")
     body = DomesticBody.objects.get(code="id-bpsk-jakarta")
     data = {"body": body.pk, "reason": "Merchant is local.", "language": "en"}
-    assert status_after(caseworker_client, dispute, "refer_out_of_scope", data) == "out_of_scope"
+    # A caseworker's referral waits for a supervisor, who approves it.
+    assert status_after(caseworker_client, dispute, "refer_out_of_scope", data) == "under_review"
+    page = caseworker_client.get(reverse("casework:detail", args=[dispute.reference]))
+    assert "A supervisor will approve or decline it." in page.content.decode()
+    login(caseworker_client, SupervisorFactory())
+    decided = caseworker_client.post(
+        reverse("casework:decide_referral", args=[dispute.reference]), {"decision": "approve"}
+    )
+    assert decided.status_code == 302
+    dispute.refresh_from_db()
+    assert dispute.status == "out_of_scope"
     assert dispute.referred_to == body
+    assert dispute.timeline.get(to_status="out_of_scope").text == "Merchant is local."
     assert status_after(caseworker_client, dispute, "close", {"language": "en"}) == "closed"
 
 
@@ -197,3 +209,21 @@ def test_an_empty_message_is_refused(caseworker_client, dispute):
     assert response.status_code == 400
     assert 'id="id_message_body_error"' in response.content.decode()
     assert not dispute.messages.exists()
+
+
+def test_a_supervisor_declines_a_referral_and_nothing_changes(caseworker_client, dispute):
+    from agencies.models import DomesticBody
+    from casework.models import ReferralRequest
+
+    status_after(caseworker_client, dispute, "start_review")
+    body = DomesticBody.objects.get(code="id-bpsk-jakarta")
+    data = {"body": body.pk, "reason": "Merchant is local.", "language": "en"}
+    act(caseworker_client, dispute, "refer_out_of_scope", data)
+    # Only a supervisor decides.
+    url = reverse("casework:decide_referral", args=[dispute.reference])
+    assert caseworker_client.post(url, {"decision": "approve"}).status_code == 403
+    login(caseworker_client, SupervisorFactory())
+    caseworker_client.post(url, {"decision": "decline"})
+    dispute.refresh_from_db()
+    assert dispute.status == "under_review"
+    assert ReferralRequest.objects.get(dispute=dispute).approved is False

@@ -22,7 +22,11 @@ def world(transactional_db, seeded):
     ready = services.start_review(
         file_dispute(merchant_name="Seoul Gadget Store", consumer_name="Dewi Lestari"), actor=actor
     )
-    other = file_dispute(merchant_name="Busan Beauty", consumer_name="Budi Santoso")
+    other = file_dispute(
+        merchant_name="Busan Beauty",
+        merchant_website="https://busan-beauty.example.kr",
+        consumer_name="Budi Santoso",
+    )
     return {"caseworker": caseworker, "ready": ready, "other": other}
 
 

@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from tests.factories import file_dispute
+from tests.staff import login
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
@@ -40,7 +41,7 @@ def test_a_caseworker_downloads_evidence_as_an_attachment(caseworker_client, dis
 def test_evidence_is_not_served_to_others(client, outsider, dispute):
     url = download_url(dispute)
     assert client.get(url).status_code == 302
-    client.force_login(outsider)
+    login(client, outsider)
     assert client.get(url).status_code == 403
 
 

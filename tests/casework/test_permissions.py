@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import file_dispute
+from tests.staff import login
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def test_anonymous_people_are_sent_to_the_login_page(client, dispute):
 
 
 def test_signed_in_non_caseworkers_are_refused(client, outsider, dispute):
-    client.force_login(outsider)
+    login(client, outsider)
     for method, url in screens(dispute):
         assert getattr(client, method)(url).status_code == 403, url
     dispute.refresh_from_db()
@@ -72,7 +73,7 @@ def test_forms_are_csrf_protected(caseworker, dispute):
     from django.test import Client
 
     client = Client(enforce_csrf_checks=True)
-    client.force_login(caseworker)
+    login(client, caseworker)
     response = client.post(reverse("casework:act", args=[dispute.reference, "start_review"]))
     assert response.status_code == 403
     dispute.refresh_from_db()

@@ -7,7 +7,8 @@ import pytest
 from django.test import override_settings
 
 from figures import services
-from tests.factories import CaseworkerFactory
+from tests.factories import SupervisorFactory
+from tests.staff import browser_sign_in
 
 PASSWORD = "correct horse battery staple"
 QUARTER = "first_month=2026-01&last_month=2026-03"
@@ -53,12 +54,7 @@ def drawn_charts(page) -> list[dict]:
 def test_the_staff_page_draws_its_charts_in_three_languages(
     page, live_server, figures_ready, screenshot
 ):
-    caseworker = CaseworkerFactory()
-    page.goto(f"{live_server.url}/casework/login/")
-    page.get_by_label("Username").fill(caseworker.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/casework/")
+    browser_sign_in(page, live_server, SupervisorFactory(), PASSWORD)
     page.locator(".casework-nav").get_by_role("link", name="Statistics").click()
     page.wait_for_url(f"{live_server.url}/casework/statistics/")
     page.goto(f"{live_server.url}/casework/statistics/?{QUARTER}")

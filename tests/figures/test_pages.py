@@ -16,7 +16,8 @@ from django.test import override_settings
 from figures import services
 from odr.l10n import format_money
 from tests.conftest import SCREENSHOTS
-from tests.factories import CaseworkerFactory
+from tests.factories import SupervisorFactory
+from tests.staff import login
 
 QUARTER = {"first_month": "2026-01", "last_month": "2026-03"}
 
@@ -24,7 +25,7 @@ QUARTER = {"first_month": "2026-01", "last_month": "2026-03"}
 @pytest.fixture
 def staff_client(client, history):
     services.refresh_figures()
-    client.force_login(CaseworkerFactory())
+    login(client, SupervisorFactory())
     return client
 
 
@@ -38,7 +39,7 @@ def test_anonymous_people_are_sent_to_sign_in(client, db):
 def test_a_caseworker_who_is_not_staff_may_not_see_them(client, seeded):
     user = User.objects.create_user("clerk", password="x" * 20)
     user.groups.add(Group.objects.get(name="Caseworkers"))
-    client.force_login(user)
+    login(client, user)
     assert client.get("/casework/statistics/").status_code == 403
     assert client.get("/casework/statistics/figures.json").status_code == 403
     assert client.get("/casework/statistics/mou/MOU-BPKN-KCA-2021/2026-02.pdf").status_code == 403

@@ -15,6 +15,7 @@ from agencies.models import Agency
 from figures import selectors, tasks
 from figures.models import FiguresRefresh, MonthlyFigure
 from relay.models import OutboundPacket
+from tests.factories import CaseworkerFactory
 
 
 def test_beat_rebuilds_the_figures_every_night(history):
@@ -32,8 +33,8 @@ def test_an_operator_can_rebuild_them_at_once(history):
     assert selectors.last_refresh() is not None
 
 
-def test_the_permission_lets_a_non_staff_user_see_them(seeded):
-    user = User.objects.create_user("supervisor", password="x" * 20)
+def test_the_permission_lets_a_caseworker_of_this_agency_see_them(seeded):
+    user = CaseworkerFactory()
     assert not selectors.can_view_statistics(user)
     user.user_permissions.add(Permission.objects.get(codename="view_statistics"))
     user = User.objects.get(pk=user.pk)  # permissions are cached on the instance
