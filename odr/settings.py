@@ -99,6 +99,25 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS") or [ODR_PUBLIC_UR
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every response (django-csp; Django 5.2 has none of its own): scripts,
+# styles, fonts and images only from this node's own static files, no inline script or style
+# anywhere (tests/odr/test_security_headers.py crawls every page for them), no framing, forms
+# only to this node. Swagger UI's assets are our static files too (drf-spectacular-sidecar).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # data: for the icons that Swagger UI's and the admin's stylesheets embed.
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 SESSION_COOKIE_HTTPONLY = True
 # Each node on one machine keeps its own cookies apart.
 SESSION_COOKIE_NAME = f"odr_session_{ODR_NODE.lower().replace('-', '_')}"
@@ -121,6 +140,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI assets served from our own static files
     "django_filters",
+    "csp",
     "odr",  # template filters: {% load odr_format %} (money, number)
     "agencies",
     "disputes",
@@ -138,6 +158,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
