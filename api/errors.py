@@ -15,7 +15,12 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from odr.cache import REDIS_DOWN, CacheUnavailable
 from odr.errors import DomainError, envelope
+
+# A service the answer needs cannot be reached (Redis): 503, try again shortly, never a 500.
+UNAVAILABLE = (CacheUnavailable, *REDIS_DOWN)
+RETRY_UNAVAILABLE_SECONDS = 30
 
 
 def _field_errors(detail, prefix: str = "") -> dict[str, list[dict]]:
@@ -76,6 +81,17 @@ def exception_handler(exc, context):
                 fields=_django_validation_fields(exc),
             ),
             status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, UNAVAILABLE):
+        set_rollback()
+        return Response(
+            envelope(
+                "temporarily_unavailable",
+                _("The service is briefly unavailable; please try again shortly."),
+                details={"retry_after": RETRY_UNAVAILABLE_SECONDS},
+            ),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_UNAVAILABLE_SECONDS)},
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(_("Not found."))

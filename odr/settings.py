@@ -448,8 +448,17 @@ CACHES = {
         "BACKEND": "odr.cache.RedisCache",  # Django's, reusing its redis client
         "LOCATION": env("CACHE_URL", CELERY_BROKER_URL.replace("redis+socket://", "unix://")),
         "KEY_PREFIX": f"{ODR_REDIS_KEY_PREFIX}cache",
+        # A Redis that does not answer must not hold a request for long (odr/cache.py serves
+        # without the cache while it is down).
+        "OPTIONS": {
+            "socket_connect_timeout": float(env("ODR_CACHE_CONNECT_TIMEOUT_SECONDS", "1")),
+            "socket_timeout": float(env("ODR_CACHE_TIMEOUT_SECONDS", "2")),
+        },
     }
 }
+# After Redis could not be reached, each process serves without the cache (and counts API and
+# "find my dispute" limits on its own) for this many seconds before it asks Redis again.
+ODR_CACHE_RETRY_SECONDS = float(env("ODR_CACHE_RETRY_SECONDS", "5"))
 
 LOGGING = {
     "version": 1,
