@@ -28,6 +28,8 @@ import time
 import redis
 from django.conf import settings
 from django.core.cache.backends import redis as django_redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,9 @@ return {1, count + 1}
 class RedisCacheClient(django_redis.RedisCacheClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # One immediate retry (a connection Redis closed by restarting), not redis-py's default
+        # of three with backoff, which held every request for seconds while Redis was down.
+        self._pool_options.setdefault("retry", Retry(NoBackoff(), 1))
         self._clients = {}
         self._scripts = {}
 
