@@ -59,6 +59,35 @@ def _django_validation_fields(exc: DjangoValidationError) -> dict[str, list[dict
     }
 
 
+# The codes an error answer may carry, by HTTP status: the OpenAPI schema lists them (api/schema.py)
+# and schemathesis checks every answer against them. Field problems carry codes of their own.
+ERROR_CODES: dict[int, list[str]] = {
+    400: [
+        "invalid",  # see "fields"
+        "parse_error",  # the body is not valid JSON or multipart
+        "bad_request",
+        "invalid_idempotency_key",
+        "required",
+        "problem_types_required",
+        "amount_negative",
+        "date_in_future",
+        "evidence_total_too_large",
+    ],
+    401: ["not_authenticated"],  # details.reason: missing_api_key or invalid_api_key
+    403: ["missing_scope", "permission_denied", "actor_not_allowed", "not_allowed"],
+    404: ["not_found"],
+    405: ["method_not_allowed"],
+    406: ["not_acceptable"],
+    409: ["illegal_transition", "dispute_closed", "out_of_scope", "domain_error"],
+    415: ["unsupported_media_type"],
+    422: ["idempotency_key_reused"],
+    429: ["throttled"],
+    500: ["internal_error"],
+    503: ["temporarily_unavailable"],
+}
+# Answers any operation may give, whatever it does.
+ERROR_STATUSES_OF_EVERY_OPERATION = (401, 406, 429, 503)
+
 CODES = {
     exceptions.NotAuthenticated: "not_authenticated",
     exceptions.NotFound: "not_found",
