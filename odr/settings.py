@@ -443,6 +443,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"LanguageEnum": "api.serializers.LANGUAGE_CHOICES"},
     # Requests and answers as separate components, so a request's required text says minLength.
     "COMPONENT_SPLIT_REQUEST": True,
+    # The schema names this node's reference codes, read from its database; `check --deploy`
+    # must not need the database (tests/api/test_schema.py validates the schema instead).
+    "ENABLE_DJANGO_DEPLOY_CHECK": False,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.postprocess",
