@@ -24,13 +24,19 @@ NOT_ONLY_SPACE = r"\S"
 class CodeFieldSchema(OpenApiSerializerFieldExtension):
     target_class = CodeField
 
+    def get_name(self):
+        # One component per table (CountryCode, CategoryCode, ...), shared by its fields.
+        return f"{self.target.get_queryset().model.__name__}Code"
+
     def map_serializer_field(self, auto_schema, direction):
         from .selectors import codes_of
 
-        schema = {"type": "string", "enum": codes_of(self.target.get_queryset().model)}
-        if self.target.help_text:
-            schema["description"] = str(self.target.help_text)
-        return schema
+        model = self.target.get_queryset().model
+        return {
+            "type": "string",
+            "enum": codes_of(model),
+            "description": f"A {model._meta.verbose_name} code of this node.",
+        }
 
 
 class AmountFieldSchema(OpenApiSerializerFieldExtension):
@@ -129,6 +135,56 @@ LINKS = {
 }
 
 
+# Query parameters that depend on each other, which OpenAPI 3.0 can only say of the properties
+# of one object: the query, as one object parameter in form style (each property its own query
+# parameter, as before), with the rule as anyOf. {operationId: (parameter name, rule)}.
+BOTH_OR_NEITHER = {"coverage": ("query", ("amount", "currency"))}
+
+
+def _dependent_query(operation: dict) -> None:
+    rule = BOTH_OR_NEITHER.get(operation.get("operationId"))
+    if rule is None:
+        return
+    name, together = rule
+    query = [p for p in operation.get("parameters", []) if p["in"] == "query"]
+    operation["parameters"] = [p for p in operation.get("parameters", []) if p["in"] != "query"]
+    properties = {}
+    for parameter in query:
+        properties[parameter["name"]] = dict(parameter["schema"])
+        if parameter.get("description"):
+            properties[parameter["name"]]["description"] = parameter["description"]
+    operation["parameters"].append(
+        {
+            "in": "query",
+            "name": name,
+            "style": "form",
+            "explode": True,
+            "required": True,
+            "description": f"Give {' and '.join(together)} together, or neither.",
+            "schema": {
+                "type": "object",
+                "properties": properties,
+                "required": [p["name"] for p in query if p.get("required")],
+                "additionalProperties": False,
+                "anyOf": [
+                    {"required": list(together)},
+                    {"not": {"anyOf": [{"required": [field]} for field in together]}},
+                ],
+            },
+        }
+    )
+
+
+def _evidence_types(operation: dict) -> None:
+    """An uploaded file is one of the types evidence may have (checked by its bytes)."""
+    from disputes.evidence import ALLOWED_TYPES
+
+    for media_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        body = operation.get("requestBody", {}).get("content", {}).get(media_type)
+        if body is not None and operation.get("operationId") == "add_evidence":
+            body["encoding"] = {"file": {"contentType": ", ".join(sorted(ALLOWED_TYPES))}}
+
+
 def postprocess(result, generator, request, public):
     """drf-spectacular's last step: the error components and the request texts."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
@@ -141,6 +197,8 @@ def postprocess(result, generator, request, public):
         schemas[f"Error{status}"] = _error_schema(status)
     for path in result.get("paths", {}).values():
         for operation in path.values():
+            _dependent_query(operation)
+            _evidence_types(operation)
             responses = operation.get("responses", {})
             for (operation_id, status), links in LINKS.items():
                 if operation.get("operationId") == operation_id and status in responses:

@@ -248,6 +248,14 @@ class CoverageQuerySerializer(serializers.Serializer):
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
 
     def validate(self, attrs):
+        # A query parameter given empty is refused, not taken as left out (DRF's form habit).
+        blank = {
+            name: [serializers.ErrorDetail(_("This field may not be blank."), code="blank")]
+            for name in ("category", "amount", "currency")
+            if self.initial_data.get(name, None) == ""
+        }
+        if blank:
+            raise serializers.ValidationError(blank)
         if ("amount" in attrs) != ("currency" in attrs):
             raise serializers.ValidationError(
                 {"currency": [_("Give the amount and its currency together.")]},
