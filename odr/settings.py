@@ -355,7 +355,12 @@ ODR_REDIS_KEY_PREFIX = env("ODR_REDIS_KEY_PREFIX", f"odr:{ODR_NODE.lower()}:")
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
     "global_keyprefix": ODR_REDIS_KEY_PREFIX,
+    # A broker that does not answer must not hold a request's wake-up for long.
+    "socket_connect_timeout": float(env("ODR_BROKER_CONNECT_TIMEOUT_SECONDS", "2")),
 }
+# After a wake-up could not be published, a process does not try again for this many seconds
+# (the sweeps queue what waited once the broker is back): see odr.celery.publish.
+ODR_BROKER_RETRY_SECONDS = float(env("ODR_BROKER_RETRY_SECONDS", "5"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE = {
