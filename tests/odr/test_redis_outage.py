@@ -9,8 +9,10 @@ a browser, a marketplace or the partner node would send it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
 import re
 import threading
 import uuid
@@ -198,111 +200,168 @@ def file_through_the_api(http: httpx.Client, consumer: str, key: str | None = No
     )
 
 
-def test_a_node_keeps_serving_without_redis_and_catches_up_when_it_is_back(cluster):
-    bpkn, kca = cluster["ID-BPKN"], cluster["KR-KCA"]
-    pk = codes(bpkn)
-    marketplace = httpx.Client(
-        base_url=bpkn.url, timeout=30, headers={"Authorization": f"Api-Key {api_key(bpkn, 'M')}"}
+@contextlib.contextmanager
+def redis_down(node):
+    """The node's Redis stopped for the block, started again after it."""
+    node.stop_broker()
+    assert not redis_reachable(node)
+    try:
+        yield
+    finally:
+        node.start_broker()
+    assert redis_reachable(node)
+
+
+def unsent_emails(node, references: list[str]) -> set[str]:
+    return set(
+        query(
+            node,
+            "list(__import__('portal.models').models.Notification.objects.filter("
+            f"sent_at__isnull=True, dispute__reference__in={references!r}).values_list("
+            "'dispute__reference', flat=True))",
+        )
     )
+
+
+def wait_filed_once_with_one_receipt(node, references: list[str]) -> None:
+    """Each dispute is there once, and its filing receipt went out, in one attempt."""
+    wait_for(
+        lambda: not unsent_emails(node, references),
+        timeout=180,
+        interval=1,
+        what="the emails that waited to be sent",
+    )
+    found = query(
+        node,
+        "{'disputes': list(__import__('disputes.models').models.Dispute.objects.filter("
+        f"reference__in={references!r}).values_list('reference', flat=True)),"
+        " 'receipts': list(__import__('portal.models').models.Notification.objects.filter("
+        f"dispute__reference__in={references!r}, kind='filing_receipt').values_list("
+        "'dispute__reference', 'attempts'))}",
+    )
+    assert len(set(references)) == len(references)
+    assert sorted(found["disputes"]) == sorted(references)
+    assert sorted(reference for reference, _attempts in found["receipts"]) == sorted(references)
+    assert all(attempts == 1 for _reference, attempts in found["receipts"])
+
+
+@pytest.fixture(scope="module")
+def marketplace(cluster):
+    bpkn = cluster["ID-BPKN"]
+    key = api_key(bpkn, "Marketplace")
+    return httpx.Client(base_url=bpkn.url, timeout=30, headers={"Authorization": f"Api-Key {key}"})
+
+
+def test_the_api_files_while_redis_is_down_and_the_receipt_goes_once_it_is_back(
+    cluster, marketplace
+):
+    bpkn = cluster["ID-BPKN"]
     busy = httpx.Client(
         base_url=bpkn.url, timeout=30, headers={"X-API-Key": api_key(bpkn, "Busy portal")}
     )
-    # Before the outage: a case forwarded to KCA, whose answer will arrive while Redis is down.
-    before = file_and_forward(bpkn, "budi")
-    wait_status(kca, before, "forwarded")
+    with redis_down(bpkn):
+        first = file_through_the_api(marketplace, "Ayu Lestari", key="outage-filing-1")
+        assert first.status_code == 201, first.text
+        # A retry gets the same answer and files nothing twice (the database remembers).
+        again = file_through_the_api(marketplace, "Ayu Lestari", key="outage-filing-1")
+        assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+        reference = first.json()["reference"]
+        assert again.json()["reference"] == reference
+        assert marketplace.get(f"/api/v1/disputes/{reference}/").status_code == 200
+        # The rate limit still holds, each web process (two) counting on its own: never a 500.
+        burst = [busy.get("/api/v1/reference-data/") for _ in range(2 * API_RATE + 1)]
+        assert {response.status_code for response in burst} <= {200, 429}
+        refused = [response for response in burst if response.status_code == 429]
+        assert refused, "more than the limit of every process together passed"
+        assert int(refused[0].headers["Retry-After"]) >= 1
+        assert refused[0].json()["error"]["code"] == "throttled"
+        assert unsent_emails(bpkn, [reference]) == {reference}
 
-    bpkn.stop_broker()
-    assert not redis_reachable(bpkn)
+    wait_filed_once_with_one_receipt(bpkn, [reference])
 
-    # The API: a filing is stored and answered 201; its retry is answered the same, once.
-    first = file_through_the_api(marketplace, "Ayu Lestari", key="outage-filing-1")
-    assert first.status_code == 201, first.text
-    again = file_through_the_api(marketplace, "Ayu Lestari", key="outage-filing-1")
-    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
-    assert again.json()["reference"] == first.json()["reference"]
-    api_reference = first.json()["reference"]
-    assert marketplace.get(f"/api/v1/disputes/{api_reference}/").status_code == 200
 
-    # The limit still holds, counted by each web process (two) on its own: never a 500.
-    burst = [busy.get("/api/v1/reference-data/") for _ in range(2 * API_RATE + 1)]
-    assert {response.status_code for response in burst} <= {200, 429}
-    refused = [response for response in burst if response.status_code == 429]
-    assert refused, "more than the limit of every process together passed"
-    assert int(refused[0].headers["Retry-After"]) >= 1
-    assert refused[0].json()["error"]["code"] == "throttled"
+def test_the_portal_files_while_redis_is_down_and_the_receipt_goes_once_it_is_back(cluster):
+    bpkn = cluster["ID-BPKN"]
+    pk = codes(bpkn)
+    with redis_down(bpkn):
+        reference = file_on_the_portal(bpkn, pk, "Dewi Lestari")
+        assert unsent_emails(bpkn, [reference]) == {reference}
 
-    # The portal and a caseworker file as usual; the caseworker's forward waits in the outbox.
-    portal_reference = file_on_the_portal(bpkn, pk, "Dewi Lestari")
-    casework_reference = file_and_forward_as_caseworker(bpkn, pk)
-    assert bpkn.show(casework_reference)["status"] == "forwarded"
+    wait_filed_once_with_one_receipt(bpkn, [reference])
 
-    # The relay inbox: KCA accepts the case; BPKN's inbox applies it without Redis.
-    kca.dispute("act", before, "accept_forwarded", "--as", "minji")
-    wait_delivered(kca, bpkn, before)
-    assert bpkn.show(before)["status"] == kca.show(before)["status"]
 
-    # Nothing left BPKN meanwhile: the forward and the consumers' emails wait in the database.
-    waiting = [
-        row for row in outbound(bpkn.relay_log()) if row.get("dispute") == casework_reference
-    ]
-    assert waiting and all(row["state"] != "acknowledged" for row in waiting)
-    unsent = query(
-        bpkn,
-        "sorted(__import__('portal.models').models.Notification.objects.filter("
-        "sent_at__isnull=True).values_list('dispute__reference', flat=True).distinct())",
+def test_a_caseworker_files_and_forwards_while_redis_is_down_and_the_packet_goes_once(cluster):
+    bpkn, kca = cluster["ID-BPKN"], cluster["KR-KCA"]
+    pk = codes(bpkn)
+    with redis_down(bpkn):
+        reference = file_and_forward_as_caseworker(bpkn, pk)
+        assert bpkn.show(reference)["status"] == "forwarded"
+        # The forward waits in the outbox for the sweep.
+        waiting = [row for row in outbound(bpkn.relay_log()) if row.get("dispute") == reference]
+        assert waiting and all(row["state"] != "acknowledged" for row in waiting)
+
+    wait_delivered(bpkn, kca, reference, timeout=180)
+    wait_status(kca, reference, "forwarded")
+    wait_filed_once_with_one_receipt(bpkn, [reference])
+
+
+def test_the_relay_inbox_applies_a_partners_packet_while_redis_is_down(cluster):
+    bpkn, kca = cluster["ID-BPKN"], cluster["KR-KCA"]
+    reference = file_and_forward(bpkn, "budi")
+    wait_status(kca, reference, "forwarded")
+
+    with redis_down(bpkn):
+        kca.dispute("act", reference, "accept_forwarded", "--as", "minji")
+        wait_delivered(kca, bpkn, reference)
+        assert bpkn.show(reference)["status"] == kca.show(reference)["status"] != "forwarded"
+
+    # Once Redis is back, still each packet once on either side, and the consumer's email sent.
+    wait_delivered(bpkn, kca, reference)
+    assert delivery_problems(kca, bpkn, reference) == []
+    wait_for(
+        lambda: not unsent_emails(bpkn, [reference]),
+        timeout=180,
+        interval=1,
+        what="the emails that waited to be sent",
     )
-    assert {api_reference, portal_reference, casework_reference} <= set(unsent)
 
-    # Redis comes back while a marketplace keeps filing: every filing is answered 201.
+
+def test_filings_go_on_while_redis_stops_and_starts_again(cluster):
+    bpkn = cluster["ID-BPKN"]
+    client = httpx.Client(
+        base_url=bpkn.url, timeout=30, headers={"X-API-Key": api_key(bpkn, "Steady portal")}
+    )
+    # A marketplace filing one dispute after another; Redis stops and starts while requests
+    # are on their way (the test asks for filings, then stops or starts Redis at once).
+    asked: queue.Queue[int | None] = queue.Queue()
     answers: list[httpx.Response] = []
-    stop = threading.Event()
 
     def keep_filing():
-        number = 0
-        while not stop.is_set() or number < 3:
-            number += 1
-            answers.append(file_through_the_api(marketplace, f"Consumer {number}"))
+        while (number := asked.get()) is not None:
+            answers.append(file_through_the_api(client, f"Consumer {number}"))
+
+    def file(count: int) -> None:
+        for _ in range(count):
+            asked.put(len(answers) + asked.qsize() + 1)
 
     filer = threading.Thread(target=keep_filing)
     filer.start()
     try:
-        wait_for(lambda: len(answers) >= 2, timeout=60, what="filings while Redis is down")
+        file(3)
+        bpkn.stop_broker()
+        file(3)
+        wait_for(lambda: len(answers) >= 5, timeout=60, what="filings while Redis stops")
+        assert not redis_reachable(bpkn)
+        file(3)
         bpkn.start_broker()
-        count = len(answers)
-        wait_for(lambda: len(answers) >= count + 3, timeout=60, what="filings after the restart")
+        file(3)
+        wait_for(lambda: len(answers) == 12, timeout=60, what="filings while Redis starts")
     finally:
-        stop.set()
+        asked.put(None)
         filer.join(timeout=120)
-    assert redis_reachable(bpkn)
-    assert [response.status_code for response in answers] == [201] * len(answers), [
+        bpkn.start_broker()
+
+    assert [response.status_code for response in answers] == [201] * 12, [
         response.text[:300] for response in answers if response.status_code != 201
     ]
-
-    # The sweeps catch up: the forward reaches KCA once, every waiting email is sent once.
-    wait_delivered(bpkn, kca, casework_reference, timeout=180)
-    wait_status(kca, casework_reference, "forwarded")
-    assert delivery_problems(kca, bpkn, before) == []
-    wait_for(
-        lambda: query(
-            bpkn,
-            "__import__('portal.models').models.Notification.objects.filter("
-            "sent_at__isnull=True).count() == 0",
-        ),
-        timeout=180,
-        interval=1,
-        what="every waiting email to be sent",
-    )
-    filed = [api_reference, portal_reference, casework_reference] + [
-        response.json()["reference"] for response in answers
-    ]
-    counts = query(
-        bpkn,
-        "{'disputes': list(__import__('disputes.models').models.Dispute.objects.filter("
-        f"reference__in={filed!r}).values_list('reference', flat=True)),"
-        " 'receipts': list(__import__('portal.models').models.Notification.objects.filter("
-        f"dispute__reference__in={filed!r}, kind='filing_receipt').values_list("
-        "'dispute__reference', 'attempts'))}",
-    )
-    assert sorted(counts["disputes"]) == sorted(set(filed)) and len(set(filed)) == len(filed)
-    assert sorted(reference for reference, _attempts in counts["receipts"]) == sorted(filed)
-    assert all(attempts == 1 for _reference, attempts in counts["receipts"])
+    wait_filed_once_with_one_receipt(bpkn, [response.json()["reference"] for response in answers])
