@@ -165,7 +165,6 @@ def _dependent_query(operation: dict) -> None:
                 "type": "object",
                 "properties": properties,
                 "required": [p["name"] for p in query if p.get("required")],
-                "additionalProperties": False,
                 "anyOf": [
                     {"required": list(together)},
                     {"not": {"anyOf": [{"required": [field]} for field in together]}},
