@@ -246,7 +246,8 @@ def test_a_browser_blocks_nothing_on_the_pages_under_the_policy(
             else None
         ),
     )
-    for path in ("/", "/file/", "/find/", tracking_path(dispute), "/api/docs/", "/admin/login/"):
+    pages = ("/", "/file/", "/find/", "/statistics/", tracking_path(dispute), "/api/docs/")
+    for path in (*pages, "/admin/login/"):
         page.goto(live_server.url + path)
         page.wait_for_load_state("networkidle")
     page.goto(f"{live_server.url}/casework/")
