@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format lock browser pdf messages clean
+.PHONY: install demo test lint format lock browser pdf schemathesis messages clean
 
 install: $(STAMP)
 
@@ -18,7 +18,7 @@ $(STAMP): requirements.lock pyproject.toml
 demo: install
 	$(BIN)/python -m odr.demo
 
-test: install browser pdf
+test: install browser pdf schemathesis
 	$(BIN)/python -m odr.i18n check
 	$(BIN)/python -m odr.i18n compile
 	$(BIN)/ruff check .
@@ -41,6 +41,18 @@ pdf:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			libpango-1.0-0 libpangoft2-1.0-0 poppler-utils fonts-noto-cjk >/dev/null; }
 
+# schemathesis checks the API against its schema (tests/api/test_schema_conformance.py). It has a
+# virtualenv of its own: it pins a jsonschema-rs older than the node's.
+SCHEMATHESIS_VENV := .venv-schemathesis
+SCHEMATHESIS_STAMP := $(SCHEMATHESIS_VENV)/.installed
+
+schemathesis: $(SCHEMATHESIS_STAMP)
+
+$(SCHEMATHESIS_STAMP): tools/schemathesis.lock
+	$(PYTHON) -m venv $(SCHEMATHESIS_VENV)
+	$(SCHEMATHESIS_VENV)/bin/pip install --quiet --require-hashes --no-deps -r tools/schemathesis.lock
+	touch $(SCHEMATHESIS_STAMP)
+
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -55,6 +67,7 @@ messages: install
 # Re-pin after changing pyproject.toml (needs uv: pip install uv).
 lock:
 	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
+	uv pip compile tools/schemathesis.in --generate-hashes --python-version 3.11 -o tools/schemathesis.lock
 
 clean:
-	rm -rf var test-artifacts
+	rm -rf var test-artifacts .schemathesis

@@ -36,14 +36,27 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Either header, as ``ApiKeyAuthentication`` accepts them: two alternative schemes."""
+
     target_class = ApiKeyAuthentication
-    name = "ApiKey"
+    name = ["ApiKey", "ApiKeyHeader"]
+
+    def get_security_requirement(self, auto_schema):
+        return [{"ApiKey": []}, {"ApiKeyHeader": []}]
 
     def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "X-API-Key",
-            "description": "The key issued once when the client was created. "
-            "`Authorization: Api-Key <key>` is accepted too.",
-        }
+        return [
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": "`Authorization: Api-Key <key>`, with the key issued once when "
+                "the client was created (the value is the word Api-Key, a space and the key).",
+            },
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-API-Key",
+                "description": "`X-API-Key: <key>`: the same key in a header of its own.",
+            },
+        ]

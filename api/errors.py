@@ -15,7 +15,12 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from odr.cache import REDIS_DOWN, CacheUnavailable
 from odr.errors import DomainError, envelope
+
+# A service the answer needs cannot be reached (Redis): 503, try again shortly, never a 500.
+UNAVAILABLE = (CacheUnavailable, *REDIS_DOWN)
+RETRY_UNAVAILABLE_SECONDS = 30
 
 
 def _field_errors(detail, prefix: str = "") -> dict[str, list[dict]]:
@@ -54,6 +59,35 @@ def _django_validation_fields(exc: DjangoValidationError) -> dict[str, list[dict
     }
 
 
+# The codes an error answer may carry, by HTTP status: the OpenAPI schema lists them (api/schema.py)
+# and schemathesis checks every answer against them. Field problems carry codes of their own.
+ERROR_CODES: dict[int, list[str]] = {
+    400: [
+        "invalid",  # see "fields"
+        "parse_error",  # the body is not valid JSON or multipart
+        "bad_request",
+        "invalid_idempotency_key",
+        "required",
+        "problem_types_required",
+        "amount_negative",
+        "date_in_future",
+        "evidence_total_too_large",
+    ],
+    401: ["not_authenticated"],  # details.reason: missing_api_key or invalid_api_key
+    403: ["missing_scope", "permission_denied", "actor_not_allowed", "not_allowed"],
+    404: ["not_found"],
+    405: ["method_not_allowed"],
+    406: ["not_acceptable"],
+    409: ["illegal_transition", "dispute_closed", "out_of_scope", "domain_error"],
+    415: ["unsupported_media_type"],
+    422: ["idempotency_key_reused"],
+    429: ["throttled"],
+    500: ["internal_error"],
+    503: ["temporarily_unavailable"],
+}
+# Answers any operation may give, whatever it does.
+ERROR_STATUSES_OF_EVERY_OPERATION = (401, 406, 429, 503)
+
 CODES = {
     exceptions.NotAuthenticated: "not_authenticated",
     exceptions.NotFound: "not_found",
@@ -76,6 +110,17 @@ def exception_handler(exc, context):
                 fields=_django_validation_fields(exc),
             ),
             status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, UNAVAILABLE):
+        set_rollback()
+        return Response(
+            envelope(
+                "temporarily_unavailable",
+                _("The service is briefly unavailable; please try again shortly."),
+                details={"retry_after": RETRY_UNAVAILABLE_SECONDS},
+            ),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_UNAVAILABLE_SECONDS)},
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(_("Not found."))

@@ -83,6 +83,11 @@ def by_code(model: type[Model], code: str) -> Model | None:
     return row
 
 
+def codes_of(model: type[Model]) -> list[str]:
+    """Every code of a reference table, for the API schema."""
+    return sorted(model.objects.values_list("code", flat=True))
+
+
 def agency_by_id(agency_id: int) -> Agency:
     """An agency with its country, from the same per-process cache (every request needs one)."""
     now = time.monotonic()

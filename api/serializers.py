@@ -78,6 +78,13 @@ class CodeField(serializers.SlugRelatedField):
         return row
 
 
+class AmountField(serializers.DecimalField):
+    """An amount of money: not negative, at most two decimals (api/schema.py gives its pattern)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=18, decimal_places=2, min_value=0, **kwargs)
+
+
 class Base64EvidenceSerializer(SharedFields, serializers.Serializer):
     name = serializers.CharField(max_length=255, help_text=_("File name, e.g. receipt.pdf."))
     content_base64 = serializers.CharField(
@@ -101,29 +108,37 @@ class Base64EvidenceSerializer(SharedFields, serializers.Serializer):
 class DisputeFilingSerializer(SharedFields, serializers.Serializer):
     consumer_name = serializers.CharField(max_length=200)
     consumer_email = serializers.EmailField(max_length=254)
-    consumer_phone = serializers.CharField(max_length=40, required=False, default="")
+    consumer_phone = serializers.CharField(
+        max_length=40, required=False, allow_blank=True, default=""
+    )
     consumer_country = CodeField(
         queryset=Country.objects.all(), help_text=_("ISO 3166 code, e.g. ID.")
     )
     consumer_language = serializers.ChoiceField(choices=LANGUAGE_CHOICES)
 
     merchant_name = serializers.CharField(max_length=200)
-    merchant_website = serializers.CharField(max_length=500, required=False, default="")
+    merchant_website = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default=""
+    )
     merchant_country = CodeField(
         queryset=Country.objects.all(), help_text=_("ISO 3166 code, e.g. KR.")
     )
-    merchant_contact = serializers.CharField(max_length=300, required=False, default="")
+    merchant_contact = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default=""
+    )
 
     purchase_date = serializers.DateField()
-    order_number = serializers.CharField(max_length=100, required=False, default="")
-    amount = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=0)
+    order_number = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default=""
+    )
+    amount = AmountField()
     currency = serializers.RegexField(
         r"^[A-Z]{3}$",
         error_messages={"invalid": _("Use the three-letter ISO 4217 code.")},
         help_text=_("ISO 4217 code, e.g. IDR."),
     )
     payment_method = serializers.ChoiceField(choices=PaymentMethod.choices)
-    platform = serializers.CharField(max_length=200, required=False, default="")
+    platform = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
     category = CodeField(queryset=Category.objects.all())
     problem_types = CodeField(queryset=ProblemType.objects.all(), many=True, allow_empty=False)
@@ -229,10 +244,18 @@ class ReferenceDataSerializer(serializers.Serializer):
 class CoverageQuerySerializer(serializers.Serializer):
     merchant_country = CodeField(queryset=Country.objects.all())
     category = CodeField(queryset=Category.objects.all(), required=False)
-    amount = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=0, required=False)
+    amount = AmountField(required=False)
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
 
     def validate(self, attrs):
+        # A query parameter given empty is refused, not taken as left out (DRF's form habit).
+        blank = {
+            name: [serializers.ErrorDetail(_("This field may not be blank."), code="blank")]
+            for name in ("category", "amount", "currency")
+            if self.initial_data.get(name, None) == ""
+        }
+        if blank:
+            raise serializers.ValidationError(blank)
         if ("amount" in attrs) != ("currency" in attrs):
             raise serializers.ValidationError(
                 {"currency": [_("Give the amount and its currency together.")]},

@@ -5,12 +5,16 @@ requests are not counted; Retry-After until the oldest leaves the period). With 
 (``odr.cache.RedisCache``) the log is a sorted set, checked and written by one atomic Redis
 call, instead of DRF's read of the pickled list of times, and write-back of all of it, on every
 request (two calls, and racy under concurrent requests). Other caches use DRF's implementation.
+While Redis is down each process keeps the log itself (``odr.cache.hit_limit``): the limit still
+holds, per process, and a request is never refused or failed because Redis is away.
 """
 
 from __future__ import annotations
 
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
+
+from odr.cache import hit_limit
 
 from .models import ApiClient
 
@@ -40,7 +44,9 @@ class ApiClientThrottle(SimpleRateThrottle):
         if key is None:
             return True
         # A key of its own: DRF's pickled list under the plain key is another Redis type.
-        allowed, self._wait = hit(f"{key}:log", self.num_requests, self.duration)
+        allowed, self._wait = hit_limit(
+            f"{key}:log", self.num_requests, self.duration, cache=self.cache
+        )
         return allowed
 
     def wait(self) -> float | None:

@@ -1,6 +1,8 @@
 """The node's Celery app: one per node, its queues prefixed by the node's agency code."""
 
 import os
+import time
+from collections.abc import Callable
 
 import kombu.exceptions
 import redis.exceptions
@@ -23,6 +25,29 @@ BROKER_ERRORS = (
     ConnectionError,
     TimeoutError,
 )
+
+# Broker URL -> time.monotonic() until which a wake-up is not tried after one failed.
+_broker_down_until: dict[str, float] = {}
+
+
+def publish(send: Callable[[], object]) -> None:
+    """Run ``send`` (a task's ``delay`` or ``apply_async``), unless publishing to this broker failed
+    less than ``ODR_BROKER_RETRY_SECONDS`` ago: then raise at once, so that while the broker is
+    down each request does not wait for its own refused or timed-out connection.
+
+    Raises one of ``BROKER_ERRORS`` when the broker is (or was a moment ago) unreachable.
+    """
+    from django.conf import settings
+
+    broker = str(app.conf.broker_url)
+    if not app.conf.task_always_eager and time.monotonic() < _broker_down_until.get(broker, 0):
+        raise kombu.exceptions.OperationalError("the broker was unreachable a moment ago")
+    try:
+        send()
+    except BROKER_ERRORS:
+        _broker_down_until[broker] = time.monotonic() + settings.ODR_BROKER_RETRY_SECONDS
+        raise
+    _broker_down_until.pop(broker, None)
 
 
 @worker_init.connect

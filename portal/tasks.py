@@ -14,7 +14,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMessage
 
-from odr.celery import BROKER_ERRORS
+from odr.celery import BROKER_ERRORS, publish
 from odr.marks import clear_mark, drain_alone, set_mark
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,11 @@ def wake_sender() -> bool:
     if not mark_queued():
         return False
     try:
-        send_notifications.apply_async(countdown=settings.ODR_EMAIL_BATCH_SECONDS or None)
+        publish(
+            lambda: send_notifications.apply_async(
+                countdown=settings.ODR_EMAIL_BATCH_SECONDS or None
+            )
+        )
     except BROKER_ERRORS:
         unmark_queued()
         raise

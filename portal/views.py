@@ -7,7 +7,6 @@ JavaScript; every action is a plain form POST protected by CSRF.
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from agencies.selectors import this_agency
 from disputes.models import Dispute
+from odr.cache import hit_limit
 from odr.errors import DomainError
 from odr.net import client_address
 
@@ -360,13 +360,10 @@ FIND_LIMIT_PER_HOUR = 5
 
 
 def _allowed(key: str, limit: int) -> bool:
-    cache.add(key, 0, timeout=3600)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=3600)
-        count = 1
-    return count <= limit
+    # Shared by the node's processes in Redis; counted in each process while Redis is down, so
+    # the limit holds (and nobody sees an error) either way.
+    allowed, _wait = hit_limit(key, limit, 3600)
+    return allowed
 
 
 @never_cache

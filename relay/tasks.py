@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
-from odr.celery import BROKER_ERRORS
+from odr.celery import BROKER_ERRORS, publish
 from odr.marks import clear_mark, drain_alone, set_mark
 
 from . import delivery, placement
@@ -78,7 +78,7 @@ def wake_delivery_after_commit(recipient, lane: int) -> None:
         try:
             # One waiting task per lane is enough: it delivers everything due when it runs.
             if mark_queued(recipient.pk, lane):
-                deliver_to_partner.delay(recipient.pk, lane)
+                publish(lambda: deliver_to_partner.delay(recipient.pk, lane))
         except BROKER_ERRORS as error:
             unmark_queued(recipient.pk, lane)
             logger.warning(

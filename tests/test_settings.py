@@ -1,6 +1,8 @@
 """Production mode refuses to start without the settings that keep people's data safe."""
 
 import os
+import re
+import secrets
 import subprocess
 import sys
 
@@ -17,17 +19,21 @@ SAFE = {
 }
 
 
-def load_settings(**overrides) -> subprocess.CompletedProcess:
+def production_environment(**overrides) -> dict[str, str]:
     environment = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("ODR_", "DJANGO_", "DATABASE_", "CELERY_"))
     }
     environment.update({key: value for key, value in {**SAFE, **overrides}.items() if value})
+    return environment
+
+
+def load_settings(**overrides) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", "import odr.settings as s; print(s.SECURE_HSTS_SECONDS)"],
         cwd=settings.BASE_DIR,
-        env=environment,
+        env=production_environment(**overrides),
         capture_output=True,
         text=True,
         check=False,
@@ -51,3 +57,19 @@ def test_production_refuses_plain_http_a_short_key_and_debug():
     assert "https" in load_settings(ODR_PUBLIC_URL="http://odr.bpkn.example").stderr
     assert "at least 50" in load_settings(DJANGO_SECRET_KEY="short").stderr
     assert "DEBUG" in load_settings(DJANGO_DEBUG="1").stderr
+
+
+def test_the_deployment_check_finds_nothing_but_the_hsts_preload_list(tmp_path):
+    """Being on the browsers' HSTS preload list is the operator's decision (docs/operations.md)."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=settings.BASE_DIR,
+        env=production_environment(
+            DJANGO_SECRET_KEY=secrets.token_urlsafe(64), ODR_DATA_DIR=str(tmp_path)
+        ),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert re.findall(r"\((\w+\.[WE]\d+)\)", output) == ["security.W021"], output

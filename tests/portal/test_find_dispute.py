@@ -52,3 +52,18 @@ def test_guessing_is_rate_limited(client, seeded, find_limits):
             "/find/", {"reference": dispute.reference, "email": "dewi@example.id"}
         ).content.decode()
     )
+
+
+def test_with_the_broker_down_the_link_is_sent_at_once_instead_of_queued(
+    client, seeded, find_limits, django_capture_on_commit_callbacks, caplog
+):
+    from tests.relay.test_broker_down import broker_down
+
+    dispute = file_dispute()
+    with broker_down(), django_capture_on_commit_callbacks(execute=True):
+        answer = client.post("/find/", {"reference": dispute.reference, "email": "dewi@example.id"})
+
+    assert answer.status_code == 302 and answer["Location"] == "/find/sent/"
+    assert "could not queue a tracking link" in caplog.text
+    (email,) = mail.outbox
+    assert email.to == ["dewi@example.id"] and dispute.reference in email.subject
