@@ -7,7 +7,7 @@ from collections.abc import Callable
 import kombu.exceptions
 import redis.exceptions
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_init
+from celery.signals import beat_init, task_postrun, task_prerun, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "odr.settings")
 
@@ -86,3 +86,11 @@ def _forget_task_id(task=None, **_kwargs) -> None:
 
         task_id.set("")
         packet_id.set("")
+
+
+@beat_init.connect
+def _one_beat_per_node(**_kwargs) -> None:
+    # Blocks until this beat holds the node's beat lock (odr/beatlock.py).
+    from odr.beatlock import hold_for_this_beat
+
+    hold_for_this_beat()

@@ -88,6 +88,7 @@ if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 else:
@@ -503,5 +504,9 @@ LOGGING = {
 CELERY_WORKER_HIJACK_ROOT_LOGGER = ODR_LOG_FORMAT != "json"
 # /metrics wants "Authorization: Bearer <this>"; without it the endpoint is refused in production.
 ODR_METRICS_TOKEN = env("ODR_METRICS_TOKEN", "")
+# One beat per node: it holds a lock in Redis this long, renewed every third (odr/beatlock.py).
+ODR_BEAT_LOCK_SECONDS = env_int("ODR_BEAT_LOCK_SECONDS", 30)
+# A Celery worker serves its own task counters for Prometheus on this port (0: it does not).
+ODR_WORKER_METRICS_PORT = env_int("ODR_WORKER_METRICS_PORT", 0)
 # Load balancers probe health over plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]

@@ -166,8 +166,35 @@ def observe_request(method: str, status: int, seconds: float) -> None:
     HTTP_DURATION.labels(method).observe(seconds)
 
 
+def serve_worker_metrics(**_kwargs) -> None:
+    """A worker has no web server: with ODR_WORKER_METRICS_PORT it serves its own process
+    figures (task failures and retries, all pool processes added up) on that port."""
+    from django.conf import settings
+    from prometheus_client import start_http_server
+
+    if not settings.ODR_WORKER_METRICS_PORT:
+        return
+    registry = REGISTRY
+    if multiprocess():
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+    start_http_server(settings.ODR_WORKER_METRICS_PORT, registry=registry)
+
+
+def forget_pool_process(pid=None, **_kwargs) -> None:
+    if multiprocess():
+        from prometheus_client import multiprocess as mp
+
+        mp.mark_process_dead(pid or os.getpid())
+
+
 def connect_celery_signals() -> None:
-    from celery.signals import task_failure, task_retry
+    from celery.signals import task_failure, task_retry, worker_init, worker_process_shutdown
+
+    worker_init.connect(serve_worker_metrics, weak=False, dispatch_uid="ops.metrics.serve")
+    worker_process_shutdown.connect(
+        forget_pool_process, weak=False, dispatch_uid="ops.metrics.forget"
+    )
 
     def failed(sender=None, **_kwargs) -> None:
         TASK_FAILURES.labels(getattr(sender, "name", "unknown")).inc()
