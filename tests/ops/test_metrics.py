@@ -6,8 +6,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from disputes import services as disputes
+from relay.delivery import deliver
 from relay.models import OutboundPacket
-from relay.services import deliver
 from tests.factories import file_dispute
 from tests.relay.partner import PartnerServer, our_key
 
