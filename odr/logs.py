@@ -69,7 +69,7 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, name, "") or var.get()
             if value:
                 line[name] = value
-        for name in ("method", "route", "status", "duration_ms", "partner", "state"):
+        for name in ("method", "route", "status", "duration_ms", "partner", "state", "dispute"):
             if hasattr(record, name):
                 line[name] = getattr(record, name)
         if record.exc_info:

@@ -116,6 +116,20 @@ def queue_packet(
         next_attempt_at=now,
     )
     wake_delivery_after_commit(recipient, packet.lane)
+    transaction.on_commit(
+        lambda: logger.info(
+            "packet %s queued for %s (%s)",
+            packet.pid,
+            recipient.code,
+            packet_type,
+            extra={
+                "packet_id": packet.pid,
+                "partner": recipient.code,
+                "state": "queued",
+                "dispute": packet.dispute_reference,
+            },
+        )
+    )
     return packet
 
 

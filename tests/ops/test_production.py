@@ -254,3 +254,87 @@ def test_readiness_fails_while_redis_is_stopped_and_recovers_when_it_is_back(pro
     finally:
         redis.start()
     wait_for(lambda: get(bpkn, "/readyz").status_code == 200, timeout=30, what="ready again")
+
+
+def all_log_lines(cluster) -> list[str]:
+    return [
+        line
+        for node in cluster.nodes.values()
+        for path in (node.data_dir / "logs").glob("*.log")
+        for line in path.read_text(errors="replace").splitlines()
+    ]
+
+
+def test_a_packet_is_followed_through_both_nodes_by_its_id(production):
+    cluster = production[0]
+    bpkn, kca = cluster["ID-BPKN"], cluster["KR-KCA"]
+    reference = file_and_forward(bpkn, "budi", consumer_name="Rina Marlina")
+    wait_delivered(bpkn, kca, reference)
+    [packet] = [
+        row for row in bpkn.relay_log() if row["direction"] == "out" and row["dispute"] == reference
+    ]
+    pid = packet["pid"]
+
+    def lines_about(node) -> list[dict]:
+        found = []
+        for path in (node.data_dir / "logs").glob("*.log"):
+            for line in path.read_text(errors="replace").splitlines():
+                if line.startswith("{") and f'"packet_id": "{pid}"' in line:
+                    found.append(json.loads(line))
+        return found
+
+    sent = wait_for(
+        lambda: [line for line in lines_about(bpkn) if line["state"] == "acknowledged"],
+        timeout=20,
+        what="BPKN's line about the acknowledged packet",
+    )
+    assert sent[0]["partner"] == "KR-KCA" and sent[0]["node"] == "ID-BPKN"
+    assert sent[0]["task_id"]  # logged by the worker's delivery task
+    assert any(line["state"] == "queued" for line in lines_about(bpkn))
+    received = wait_for(lines_about, kca, timeout=20, what="KCA's line about the packet")
+    assert received[0]["node"] == "KR-KCA" and received[0]["partner"] == "ID-BPKN"
+    assert received[0]["state"] == "applied" and received[0]["request_id"]
+
+
+def test_no_personal_data_or_secrets_reach_the_logs(production):
+    cluster = production[0]
+    bpkn = cluster["ID-BPKN"]
+    reference = file_and_forward(
+        bpkn,
+        "budi",
+        consumer_name="Sari Wulandari",
+        consumer_email="sari.wulandari@example.id",
+        consumer_phone="+62 811 2233 4455",
+        consumer_account="Nomor rekening saya 0123456789 sudah didebit dua kali.",
+    )
+    wait_delivered(bpkn, cluster["KR-KCA"], reference)
+    path = bpkn.shell(
+        "from disputes.models import Dispute; from portal.tokens import tracking_path; "
+        f"print(tracking_path(Dispute.objects.get(reference={reference!r})))"
+    ).strip()
+    token = path.split("/")[2]
+    assert get(bpkn, path, **PROXY).status_code == 200
+    assert get(bpkn, f"/track/{token}x/", **PROXY).status_code == 404  # logged by Django
+    assert get(bpkn, "/metrics", Authorization="Bearer not-the-token").status_code == 401
+
+    private = [
+        json.loads(key.read_text())["d"]
+        for node in cluster.nodes.values()
+        for key in (node.data_dir / "keys").glob("*.jwk.json")
+    ]
+    assert len(private) == 4
+    secret_values = [
+        "Sari Wulandari",
+        "sari.wulandari@example.id",
+        "2233 4455",
+        "0123456789",
+        token,
+        bpkn.extra_env["DJANGO_SECRET_KEY"],
+        METRICS_TOKEN,
+        *private,
+    ]
+    text = "\n".join(all_log_lines(cluster))
+    assert reference in text  # the logs do speak of the case, by its reference
+    assert "/track/[token]/" in text  # Django's "Not Found" line, with the token masked
+    leaked = [value for value in secret_values if value in text]
+    assert leaked == []
