@@ -3,9 +3,10 @@
 Beat queues the sweeps; two beats would queue each sweep twice (harmless, tasks are idempotent,
 but wasteful) and are a sign of a deployment mistake. A beat takes the lock when it starts and
 renews it every third of ``ODR_BEAT_LOCK_SECONDS``; a second beat, on this machine or another,
-waits until the lock is free and then takes over (a stand-by). A beat that finds its lock gone or
-taken (Redis restarted empty, or it could not renew for a whole lock period) stops itself, so
-two beats can overlap only for that one renewal interval.
+waits until the lock is free and then takes over (a stand-by). A beat whose lock vanished (Redis
+restarted empty) takes it again if nobody else did meanwhile; one that finds it held by another
+beat, or could not renew it for a whole lock period, stops itself, so two beats can overlap only
+for one renewal interval.
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
-_RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) else return 0 end"  # noqa: E501
+# Renew our lock, or take it again if it vanished (Redis restarted empty); 0 if another holds it.
+_RENEW = """
+local holder = redis.call('get', KEYS[1])
+if holder == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end
+if not holder then redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) return 1 end
+return 0
+"""
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"  # noqa: E501
 
 

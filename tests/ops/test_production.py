@@ -254,6 +254,16 @@ def test_readiness_fails_while_redis_is_stopped_and_recovers_when_it_is_back(pro
     finally:
         redis.start()
     wait_for(lambda: get(bpkn, "/readyz").status_code == 200, timeout=30, what="ready again")
+    # Beat took its lock again in the emptied Redis and goes on sweeping.
+    import redis as redis_client
+
+    lock = f"{bpkn.key_prefix}beat-lock"
+    wait_for(
+        lambda: redis_client.Redis.from_url(redis.url).get(lock),
+        timeout=30,
+        what="beat's lock taken again",
+    )
+    assert bpkn.processes["beat"].alive()
 
 
 def all_log_lines(cluster) -> list[str]:
