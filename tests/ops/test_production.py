@@ -126,6 +126,33 @@ def production(tmp_path_factory, postgres_url):
         redis.stop()
 
 
+def supervise_worker(node, lines_before: int) -> None:
+    """Do what systemd (Restart=always) and compose (restart: unless-stopped) do: start a worker
+    that exited again. Celery's worker can exit when its broker goes away (kombu fails to give
+    back its unacknowledged messages to a Redis that is gone: "Unrecoverable error"). Waits until
+    the worker either reconnected and ran a sweep, or exited."""
+    worker = node.processes["worker"]
+
+    def swept_since() -> bool:
+        lines = worker.log_path.read_text(errors="replace").splitlines()[lines_before:]
+        connected = [i for i, line in enumerate(lines) if "Connected to redis" in line]
+        return bool(connected) and any(
+            "sweep_outbox" in line and "succeeded" in line for line in lines[connected[-1] :]
+        )
+
+    wait_for(lambda: not worker.alive() or swept_since(), timeout=60, what="the worker")
+    if worker.alive():
+        return
+    worker.stop()
+    if node.env_name != "production":
+        node.restart("worker")
+        return
+    readies = worker.log_path.read_text().count(" ready.")
+    node._spawn("worker", entrypoint(node, "worker"))
+    log = node.processes["worker"].log_path
+    node._wait("worker", lambda: log.read_text().count(" ready.") > readies, 90)
+
+
 def get(node, path: str, **headers) -> httpx.Response:
     return httpx.get(f"{node.url}{path}", headers=headers, timeout=10, follow_redirects=False)
 
@@ -242,6 +269,10 @@ def test_the_web_logs_are_json_lines_with_the_request_id(production):
 def test_readiness_fails_while_redis_is_stopped_and_recovers_when_it_is_back(production):
     bpkn = production[0]["ID-BPKN"]
     redis = production[1]
+    logged = {
+        code: len(node.processes["worker"].log_path.read_text(errors="replace").splitlines())
+        for code, node in production[0].nodes.items()
+    }
     redis.stop()
     try:
         not_ready = get(bpkn, "/readyz")
@@ -254,6 +285,8 @@ def test_readiness_fails_while_redis_is_stopped_and_recovers_when_it_is_back(pro
     finally:
         redis.start()
     wait_for(lambda: get(bpkn, "/readyz").status_code == 200, timeout=30, what="ready again")
+    for code, node in production[0].nodes.items():
+        supervise_worker(node, logged[code])
     # Beat took its lock again in the emptied Redis and goes on sweeping.
     import redis as redis_client
 
@@ -301,7 +334,7 @@ def test_a_packet_is_followed_through_both_nodes_by_its_id(production):
     assert sent[0]["partner"] == "KR-KCA" and sent[0]["node"] == "ID-BPKN"
     assert sent[0]["task_id"]  # logged by the worker's delivery task
     assert any(line["state"] == "queued" for line in lines_about(bpkn))
-    received = wait_for(lines_about, kca, timeout=20, what="KCA's line about the packet")
+    received = wait_for(lambda: lines_about(kca), timeout=20, what="KCA's line about the packet")
     assert received[0]["node"] == "KR-KCA" and received[0]["partner"] == "ID-BPKN"
     assert received[0]["state"] == "applied" and received[0]["request_id"]
 
