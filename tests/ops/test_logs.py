@@ -73,7 +73,15 @@ def test_addresses_tracking_tokens_and_credentials_are_masked_whatever_logs_them
 
 
 def test_filing_tracking_emailing_and_forwarding_log_nothing_personal(
-    client, seeded, caseworker, node, kca, json_log, django_capture_on_commit_callbacks
+    client,
+    seeded,
+    caseworker,
+    node,
+    kca,
+    json_log,
+    django_capture_on_commit_callbacks,
+    delivery_marks,
+    mail_marks,
 ):
     personal = {
         "consumer_name": "Putri Anggraini",
