@@ -92,6 +92,8 @@ def production(tmp_path_factory, postgres_url):
                 "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
                 "ODR_PUBLIC_URL": "https://odr.bpkn.example",
                 "ODR_METRICS_TOKEN": METRICS_TOKEN,
+                # The agency's choice (docs/operations.md); with it check --deploy is clean.
+                "DJANGO_SECURE_HSTS_PRELOAD": "1",
                 "PROMETHEUS_MULTIPROC_DIR": str(bpkn.data_dir / "metrics"),
                 # KCA listens on plain loopback HTTP in this test.
                 "ODR_RELAY_ALLOW_HTTP": "1",
