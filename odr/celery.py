@@ -7,7 +7,7 @@ from collections.abc import Callable
 import kombu.exceptions
 import redis.exceptions
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_init
+from celery.signals import beat_init, task_postrun, task_prerun, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "odr.settings")
 
@@ -68,3 +68,29 @@ def _close_old_connections(task=None, **_kwargs) -> None:
         from django.db import close_old_connections
 
         close_old_connections()
+
+
+@task_prerun.connect
+def _log_task_id(task_id=None, task=None, **_kwargs) -> None:
+    # Every log line of the task carries its id (odr/logs.py); an eager task keeps its caller's.
+    if task is not None and not getattr(task.request, "is_eager", False):
+        from odr.logs import task_id as current_task_id
+
+        current_task_id.set(task_id or "")
+
+
+@task_postrun.connect
+def _forget_task_id(task=None, **_kwargs) -> None:
+    if task is not None and not getattr(task.request, "is_eager", False):
+        from odr.logs import packet_id, task_id
+
+        task_id.set("")
+        packet_id.set("")
+
+
+@beat_init.connect
+def _one_beat_per_node(**_kwargs) -> None:
+    # Blocks until this beat holds the node's beat lock (odr/beatlock.py).
+    from odr.beatlock import hold_for_this_beat
+
+    hold_for_this_beat()

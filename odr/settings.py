@@ -88,6 +88,9 @@ if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # The browsers' preload list binds every subdomain and is hard to leave: the agency decides
+    # (docs/operations.md, Security headers); until then check --deploy reports security.W021.
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 else:
@@ -154,9 +157,12 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "axes",
     "audit",
+    "ops",  # health, readiness, metrics, doctor
 ]
 
 MIDDLEWARE = [
+    "ops.middleware.RequestIdMiddleware",  # first: every response and log line has the id
+    "ops.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -474,11 +480,20 @@ CACHES = {
 # "find my dispute" limits on its own) for this many seconds before it asks Redis again.
 ODR_CACHE_RETRY_SECONDS = float(env("ODR_CACHE_RETRY_SECONDS", "5"))
 
+# Operations: logs, health and metrics (docs/operations.md).
+# Logs are JSON lines (odr/logs.py) in production, plain text elsewhere unless ODR_LOG_FORMAT says.
+ODR_LOG_FORMAT = env("ODR_LOG_FORMAT", "json" if PRODUCTION else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {
+            "()": "odr.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {"()": "odr.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": ODR_LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env("ODR_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -487,3 +502,13 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+# Celery keeps Django's logging (and so the JSON lines) instead of installing its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = ODR_LOG_FORMAT != "json"
+# /metrics wants "Authorization: Bearer <this>"; without it the endpoint is refused in production.
+ODR_METRICS_TOKEN = env("ODR_METRICS_TOKEN", "")
+# One beat per node: it holds a lock in Redis this long, renewed every third (odr/beatlock.py).
+ODR_BEAT_LOCK_SECONDS = env_int("ODR_BEAT_LOCK_SECONDS", 30)
+# A Celery worker serves its own task counters for Prometheus on this port (0: it does not).
+ODR_WORKER_METRICS_PORT = env_int("ODR_WORKER_METRICS_PORT", 0)
+# Load balancers probe health over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]

@@ -8,6 +8,7 @@ admin.site.site_header = _("ODR node administration")
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/setlang/", set_language, name="set_language"),
+    path("", include("ops.urls")),
     path("", include("relay.urls")),
     path("api/", include("api.urls")),
     path("", include("figures.urls")),

@@ -53,6 +53,18 @@ def _claim(packet_id: int, now: dt.datetime) -> bool:
     )
 
 
+def _log_fields(packet: OutboundPacket, state: str) -> dict:
+    """The packet's id (as it travels, so the partner's log lines match), partner and state."""
+    cached = packet._state.fields_cache.get("recipient")
+    partner = cached.code if cached is not None else str(packet.recipient_id)
+    return {
+        "packet_id": packet.pid,
+        "partner": partner,
+        "state": str(state),
+        "dispute": packet.dispute_reference,
+    }
+
+
 def _open_states():
     return [OutboundPacket.State.QUEUED, OutboundPacket.State.SENT]
 
@@ -62,7 +74,12 @@ def dead_letter(packet: OutboundPacket, error: str, now: dt.datetime | None = No
     OutboundPacket.objects.filter(pk=packet.pk, state__in=_open_states()).update(
         state=OutboundPacket.State.DEAD, last_error=error[:4000], next_attempt_at=None
     )
-    logger.warning("packet %s dead-lettered: %s", packet.pid, error)
+    logger.warning(
+        "packet %s dead-lettered: %s",
+        packet.pid,
+        error,
+        extra=_log_fields(packet, OutboundPacket.State.DEAD),
+    )
 
 
 def record_failure(
@@ -79,6 +96,13 @@ def record_failure(
         last_error=error[:4000],
         next_attempt_at=next_at,
         **fields,
+    )
+    logger.info(
+        "packet %s not delivered yet, next attempt at %s: %s",
+        packet.pid,
+        next_at.isoformat(timespec="seconds"),
+        error[:300],
+        extra=_log_fields(packet, OutboundPacket.State.SENT),
     )
     return OutboundPacket.State.SENT
 
@@ -262,6 +286,14 @@ def handle_response(
     else:
         state = OutboundPacket.State.REFUSED
     last_error = "" if state == OutboundPacket.State.ACKNOWLEDGED else claims.get("detail", "")
+    logger.info(
+        "packet %s %s by %s (%s)",
+        packet.pid,
+        state,
+        claims["iss"],
+        claims["code"],
+        extra=_log_fields(packet, state),
+    )
     answer = (packet.pk, state, last_error, attempt, receipt)
     if finished is None:
         _store_finished([answer])

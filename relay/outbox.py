@@ -116,6 +116,20 @@ def queue_packet(
         next_attempt_at=now,
     )
     wake_delivery_after_commit(recipient, packet.lane)
+    transaction.on_commit(
+        lambda: logger.info(
+            "packet %s queued for %s (%s)",
+            packet.pid,
+            recipient.code,
+            packet_type,
+            extra={
+                "packet_id": packet.pid,
+                "partner": recipient.code,
+                "state": "queued",
+                "dispute": packet.dispute_reference,
+            },
+        )
+    )
     return packet
 
 
@@ -149,3 +163,43 @@ def retry_packet(packet: OutboundPacket, *, now: dt.datetime | None = None) -> O
     packet.save()
     wake_delivery_after_commit(packet.recipient, packet.lane)
     return packet
+
+
+@transaction.atomic
+def resend_acknowledged(
+    recipient: Agency, since: dt.datetime, *, now: dt.datetime | None = None
+) -> tuple[int, list[str]]:
+    """Send again the packets ``recipient`` acknowledged since ``since`` (its receipt's time):
+    what a partner received after the backup it restored is gone there (docs/operations.md).
+
+    Each keeps its id, sequence number and sealed bytes, so a partner that still has a packet
+    answers with its original receipt and applies nothing twice, and one that lost it applies it
+    in order. Returns how many were queued again, and the ids of those already expired, which
+    cannot be sent as they were.
+    """
+    now = now or timezone.now()
+    acknowledged = OutboundPacket.objects.select_for_update().filter(
+        recipient=recipient,
+        state=OutboundPacket.State.ACKNOWLEDGED,
+        receipt_at__gte=since,
+    )
+    expired = list(acknowledged.filter(expires_at__lte=now).values_list("pid", flat=True))
+    resent = 0
+    hours = dict(MoU.objects.values_list("reference", "relay_deadline_hours"))
+    for mou_reference in set(acknowledged.values_list("mou_reference", flat=True)):
+        resent += acknowledged.filter(mou_reference=mou_reference, expires_at__gt=now).update(
+            state=OutboundPacket.State.QUEUED,
+            next_attempt_at=now,
+            deadline_at=now + dt.timedelta(hours=hours.get(mou_reference, 72)),
+        )
+    for lane in range(max(1, settings.ODR_RELAY_LANES)):
+        wake_delivery_after_commit(recipient, lane)
+    logger.info(
+        "%s packets acknowledged by %s since %s queued again; %s expired",
+        resent,
+        recipient.code,
+        since.isoformat(),
+        len(expired),
+        extra={"partner": recipient.code},
+    )
+    return resent, expired

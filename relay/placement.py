@@ -193,6 +193,7 @@ def place(signed, claims, sender, mou, here, now, context, signing_key, careful=
         earlier = list(seen_before.values_list("pid", "http_status", "receipt", "code")[:2])
     for pid, http_status, receipt, code in earlier:
         if pid == claims["pid"]:
+            _log_received(claims, sender, f"received again, answered as before ({code})")
             return http_status, receipt, code
     if stream is not None and (claims["seq"] <= stream.last_seq or earlier):
         raise PacketRefused("sequence_conflict", f"seq {claims['seq']} was already used")
@@ -225,6 +226,7 @@ def place(signed, claims, sender, mou, here, now, context, signing_key, careful=
             inbound.state, inbound.code = InboundPacket.State.WAITING, "waiting"
     _sign_answer(inbound, signing_key, context, now)
     inbound.save()
+    _log_received(claims, sender, f"{inbound.state} ({inbound.code})", inbound.state)
     if stream is not None:
         stream.highest_seq = max(stream.highest_seq, claims["seq"])
         if in_order:
@@ -233,6 +235,23 @@ def place(signed, claims, sender, mou, here, now, context, signing_key, careful=
         else:
             _store_stream(stream)
     return inbound.http_status, inbound.receipt, inbound.code
+
+
+def _log_received(claims: dict, sender: Agency, outcome: str, state: str = "") -> None:
+    """One line once the inbox row is committed (a batch taken back and placed again one by one
+    logs each packet once), under the packet's own id as the sender logged it."""
+    pid, kind = claims["pid"], claims["type"]
+    fields = {
+        "packet_id": pid,
+        "partner": sender.code,
+        "state": str(state or "replayed"),
+        "dispute": claims["dispute"] or "",
+    }
+    transaction.on_commit(
+        lambda: logger.info(
+            "packet %s from %s, %s: %s", pid, fields["partner"], kind, outcome, extra=fields
+        )
+    )
 
 
 def _sign_answer(inbound: InboundPacket, signing_key, context: InboxContext, now) -> None:

@@ -37,6 +37,9 @@ _SCRUBBED_ENV = (
     "DJANGO_CSRF_TRUSTED_ORIGINS",
     "PYTEST_CURRENT_TEST",
     "PYTEST_XDIST_WORKER",
+    # The test process allows sync database calls under Playwright's event loop; a node never
+    # needs that (and `check --deploy` refuses it).
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
 )
 
 
