@@ -10,6 +10,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
@@ -20,7 +21,7 @@ from audit.models import AuditEntry
 from audit.reads import logs_personal_data_read
 from audit.selectors import history_of as access_history_of
 from audit.services import record
-from disputes import services
+from disputes import negotiation, services
 from disputes.models import Dispute
 from odr.errors import DomainError
 
@@ -31,6 +32,7 @@ from .forms import (
     AssignForm,
     DocumentForm,
     FileOnBehalfForm,
+    InviteMerchantForm,
     MessageForm,
     QueueFilterForm,
     SavedViewForm,
@@ -42,7 +44,11 @@ CURSOR_SALT = "casework.queue.after"
 # Several forms share one page: distinct ids keep every label tied to its own field.
 MESSAGE_IDS = "id_message_%s"
 DOCUMENT_IDS = "id_document_%s"
-SERVICES = {**services.TRANSITION_SERVICES, "propose_settlement": services.propose_settlement}
+SERVICES = {
+    **services.TRANSITION_SERVICES,
+    **negotiation.TRANSITION_SERVICES,
+    "propose_settlement": negotiation.propose_terms,
+}
 
 
 def caseworker_required(view):
@@ -257,6 +263,9 @@ def _detail_context(request, dispute: Dispute, *, bound: tuple[str, object] | No
         "access_history": (
             access_history_of(dispute) if selectors.may_see_access_history(request.user) else None
         ),
+        "merchant_invite": _merchant_invite(
+            dispute, actor, bound_form if bound_key == "invite" else None
+        ),
     }
 
 
@@ -273,6 +282,30 @@ def _assign_form(request, agency, dispute, data=None):
     if getattr(dispute, "assignment", None) is None:
         return AssignForm(data, staff=[request.user], auto_id="id_assign_%s")
     return None
+
+
+def _merchant_invite(dispute: Dispute, actor, bound) -> dict | None:
+    """The merchant's invitation box, for the side that deals with the merchant."""
+    if not selectors.may_invite_merchant(dispute, actor):
+        return None
+    if bound is not None:
+        form = bound
+    else:
+        known = negotiation.known_merchant_for(dispute)
+        initial = (
+            {
+                "name": known.name,
+                "contact_email": known.contact_email,
+                "language": known.language,
+                "website": known.web_domain,
+                "marketplace": known.marketplace,
+                "shop_id": known.shop_id,
+            }
+            if known
+            else {"name": dispute.merchant_name, "website": dispute.merchant_website}
+        )
+        form = InviteMerchantForm(initial=initial, auto_id="id_invite_%s")
+    return {"form": form, "known": negotiation.known_merchant_for(dispute)}
 
 
 def _render_detail(request, dispute, *, bound=None, status=200):
@@ -381,6 +414,41 @@ def add_document(request, reference: str):
         return _failed(request, reference, "document", form, error)
     messages.success(request, _("The document was added."))
     return redirect(reverse("casework:detail", args=[reference]) + "#evidence")
+
+
+@require_POST
+@caseworker_required
+def invite_merchant(request, reference: str):
+    """Record the merchant (once per node) and send them a new link; an older link stops."""
+    dispute = _dispute_or_404(reference)
+    form = InviteMerchantForm(request.POST, auto_id="id_invite_%s")
+    if not form.is_valid():
+        return _failed(request, reference, "invite", form)
+    data = form.cleaned_data
+    try:
+        with transaction.atomic():
+            merchant = negotiation.record_merchant(country=dispute.merchant_country, **data)
+            negotiation.invite_merchant(dispute, actor=_actor(request), merchant=merchant)
+    except DomainError as error:
+        return _failed(request, reference, "invite", form, error)
+    messages.success(
+        request,
+        _("The merchant's link was sent to %(email)s.") % {"email": merchant.contact_email},
+    )
+    return redirect(reverse("casework:detail", args=[reference]) + "#merchant")
+
+
+@require_POST
+@caseworker_required
+def revoke_merchant_link(request, reference: str):
+    dispute = _dispute_or_404(reference)
+    try:
+        negotiation.revoke_merchant_link(dispute, actor=_actor(request))
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The merchant's link no longer works."))
+    return redirect(reverse("casework:detail", args=[reference]) + "#merchant")
 
 
 @require_GET

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from disputes.models import Dispute, TimelineEvent
 from tests.factories import SupervisorFactory, file_dispute
@@ -90,10 +93,18 @@ def test_partner_accepts_works_the_case_and_home_closes(
     assert status_after(caseworker_client, dispute, "start_negotiation", {"language": "en"}) == (
         "negotiation"
     )
-    offer = {"proposal": "Full refund", "amount": "85.50", "currency": "usd", "language": "en"}
+    offer = {
+        "remedy": "refund",
+        "proposal": "Full refund",
+        "amount": "85.50",
+        "currency": "usd",
+        "perform_by": (timezone.now().date() + dt.timedelta(days=14)).isoformat(),
+        "language": "en",
+    }
     assert status_after(caseworker_client, dispute, "propose_settlement", offer) == "negotiation"
     assert dispute.settlement_proposal == "Full refund"
     assert dispute.settlement_currency == "USD"
+    assert dispute.settlement_remedy == "refund"
     assert status_after(caseworker_client, dispute, "start_mediation", {"language": "en"}) == (
         "mediation"
     )
