@@ -196,6 +196,9 @@ def act(request, action: str):
     dispute.refresh_from_db()
     context = _context(dispute, **{action: form})
     context["failed_action"] = action
+    shown = context["can_confirm"] if action == "performed" else context["can_act"]
+    if not shown:  # the case moved on meanwhile: its form is gone, its reason is not
+        context["stray_form"] = form
     return _render(request, dispute, "merchants/case.html", context, status=400)
 
 
