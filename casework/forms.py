@@ -204,7 +204,7 @@ class MoneyFields(forms.Form):
 
 class ProposalForm(MoneyFields, ActionForm):
     """Terms put to the consumer: the merchant's offer received outside the platform, or the
-    caseworker's own in mediation (``disputes.negotiation.propose_terms``)."""
+    caseworker's own in mediation (``disputes.services.propose_settlement``)."""
 
     remedy = forms.ChoiceField(label=_("Remedy"), choices=RemedyKind.choices)
     proposal = forms.CharField(
@@ -220,7 +220,7 @@ class ProposalForm(MoneyFields, ActionForm):
         data = self.cleaned_data
         return {
             "remedy": data["remedy"],
-            "text": data["proposal"],
+            "proposal": data["proposal"],
             "amount": data["amount"],
             "currency": data["currency"],
             "perform_by": data["perform_by"],

@@ -317,11 +317,11 @@ def available_actions(dispute: Dispute, actor: Actor) -> list[str]:
 
 def may_invite_merchant(dispute: Dispute, actor: Actor) -> bool:
     """Whether this caseworker's side deals with the merchant and the case is at that stage."""
-    from disputes.negotiation import ENGAGED, _contact_side
+    from disputes.services.merchants import ENGAGED, contact_side
 
     if dispute.status not in (Status.ACCEPTED_BY_PARTNER, *ENGAGED) or not dispute.mou_id:
         return False
-    return side_of(actor, dispute) == _contact_side(dispute)
+    return side_of(actor, dispute) == contact_side(dispute)
 
 
 def forwarding_check(dispute: Dispute) -> tuple[MoU | None, list[tuple[str, str]]]:

@@ -21,7 +21,7 @@ from audit.models import AuditEntry
 from audit.reads import logs_personal_data_read
 from audit.selectors import history_of as access_history_of
 from audit.services import record
-from disputes import negotiation, services
+from disputes import services
 from disputes.models import Dispute
 from odr.errors import DomainError
 
@@ -44,11 +44,7 @@ CURSOR_SALT = "casework.queue.after"
 # Several forms share one page: distinct ids keep every label tied to its own field.
 MESSAGE_IDS = "id_message_%s"
 DOCUMENT_IDS = "id_document_%s"
-SERVICES = {
-    **services.TRANSITION_SERVICES,
-    **negotiation.TRANSITION_SERVICES,
-    "propose_settlement": negotiation.propose_terms,
-}
+SERVICES = {**services.TRANSITION_SERVICES, "propose_settlement": services.propose_settlement}
 
 
 def caseworker_required(view):
@@ -291,7 +287,7 @@ def _merchant_invite(dispute: Dispute, actor, bound) -> dict | None:
     if bound is not None:
         form = bound
     else:
-        known = negotiation.known_merchant_for(dispute)
+        known = services.known_merchant_for(dispute)
         initial = (
             {
                 "name": known.name,
@@ -305,7 +301,7 @@ def _merchant_invite(dispute: Dispute, actor, bound) -> dict | None:
             else {"name": dispute.merchant_name, "website": dispute.merchant_website}
         )
         form = InviteMerchantForm(initial=initial, auto_id="id_invite_%s")
-    return {"form": form, "known": negotiation.known_merchant_for(dispute)}
+    return {"form": form, "known": services.known_merchant_for(dispute)}
 
 
 def _render_detail(request, dispute, *, bound=None, status=200):
@@ -427,8 +423,8 @@ def invite_merchant(request, reference: str):
     data = form.cleaned_data
     try:
         with transaction.atomic():
-            merchant = negotiation.record_merchant(country=dispute.merchant_country, **data)
-            negotiation.invite_merchant(dispute, actor=_actor(request), merchant=merchant)
+            merchant = services.record_merchant(country=dispute.merchant_country, **data)
+            services.invite_merchant(dispute, actor=_actor(request), merchant=merchant)
     except DomainError as error:
         return _failed(request, reference, "invite", form, error)
     messages.success(
@@ -443,7 +439,7 @@ def invite_merchant(request, reference: str):
 def revoke_merchant_link(request, reference: str):
     dispute = _dispute_or_404(reference)
     try:
-        negotiation.revoke_merchant_link(dispute, actor=_actor(request))
+        services.revoke_merchant_link(dispute, actor=_actor(request))
     except DomainError as error:
         messages.error(request, error.message)
     else:

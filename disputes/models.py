@@ -100,7 +100,7 @@ class Merchant(models.Model):
     """A merchant as this node knows it, recorded once and reused by later disputes against it.
 
     ``key`` is the normalised identity: ``web:<domain>`` for a web shop, ``shop:<marketplace>:<id>``
-    for a marketplace shop (see ``disputes.negotiation.merchant_key``).
+    for a marketplace shop (see ``disputes.services.merchant_key``).
     """
 
     key = models.CharField(_("identity"), max_length=300, unique=True)

@@ -7,7 +7,7 @@ class MerchantsConfig(AppConfig):
     verbose_name = _("Merchants")
 
     def ready(self):
-        from disputes.signals import merchant_link_issued
+        from disputes.events import merchant_link_issued
 
         from .services import on_merchant_link_issued
 

@@ -1,4 +1,4 @@
-"""Forms of the merchant's pages. They clean types; disputes.negotiation decides the rest."""
+"""Forms of the merchant's pages. They clean types; disputes.services decide the rest."""
 
 from __future__ import annotations
 

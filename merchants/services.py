@@ -1,8 +1,8 @@
 """Writes of the merchant-facing app: emails to merchants, and the merchant's actions.
 
-The merchant's actions are calls to ``disputes.negotiation`` as the merchant; this module only
+The merchant's actions are calls to ``disputes.services`` as the merchant; this module only
 adds the emails that carry the merchant's link. A notice row is written in the transaction that
-issued the link (``disputes.signals.merchant_link_issued``), and sent after commit by a task
+issued the link (``disputes.events.merchant_link_issued``), and sent after commit by a task
 that takes its id; the beat sweep sends any row whose task was lost.
 """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import transaction
 
-from disputes import negotiation
+from disputes import services as disputes
 
 from . import services
 
@@ -34,4 +34,4 @@ def send_pending_merchant_notices() -> int:
 def run_merchant_reply_clock() -> list[int]:
     """Beat: reminders before the merchant's reply deadline, and silence after it, once each
     however many beat processes run this (conditional updates and row locks decide)."""
-    return list(negotiation.run_merchant_clock())
+    return list(disputes.run_merchant_clock())

@@ -1,5 +1,5 @@
 """The merchant's pages, opened by the link in the merchant's email. Thin: forms clean input,
-disputes.negotiation changes things, selectors read.
+disputes.services change things, selectors read.
 
 The link's token comes once, as ``?t=``: it is checked, the session remembers the case and the
 link's version and expiry, and the browser is sent on to the case page, so the token is not in
@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from disputes import negotiation
+from disputes import services
 from disputes.models import Dispute, RemedyKind
 from odr.errors import DomainError
 
@@ -127,12 +127,12 @@ ERROR_FIELDS = {
 
 
 def _perform(dispute: Dispute, action: str, data: dict, language: str) -> None:
-    actor = negotiation.merchant_actor(dispute.merchant.name)
+    actor = services.merchant_actor(dispute.merchant.name)
     if action == "answer":
-        negotiation.merchant_answer(dispute, actor=actor, text=data["text"], language=language)
+        services.merchant_answer(dispute, actor=actor, text=data["text"], language=language)
     elif action == "document":
         upload = data["file"]
-        negotiation.merchant_add_document(
+        services.merchant_add_document(
             dispute,
             actor=actor,
             name=PurePath(upload.name or "document").name[:255],
@@ -141,7 +141,7 @@ def _perform(dispute: Dispute, action: str, data: dict, language: str) -> None:
             language=language,
         )
     elif action == "propose":
-        negotiation.propose_terms(
+        services.merchant_propose(
             dispute,
             actor=actor,
             remedy=data["remedy"],
@@ -152,7 +152,7 @@ def _perform(dispute: Dispute, action: str, data: dict, language: str) -> None:
             language=language,
         )
     elif action == "accept":
-        negotiation.accept_requested_remedy(
+        services.accept_requested_remedy(
             dispute,
             actor=actor,
             perform_by=data["perform_by"],
@@ -160,11 +160,9 @@ def _perform(dispute: Dispute, action: str, data: dict, language: str) -> None:
             language=language,
         )
     elif action == "decline":
-        negotiation.merchant_decline(
-            dispute, actor=actor, reasons=data["reasons"], language=language
-        )
+        services.merchant_decline(dispute, actor=actor, reasons=data["reasons"], language=language)
     else:
-        negotiation.confirm_performance(
+        services.confirm_performance(
             dispute,
             actor=actor,
             performed_on=data["performed_on"],

@@ -22,7 +22,16 @@ logger = logging.getLogger(__name__)
 OUTCOME_TRANSITIONS = frozenset(
     {"record_settlement", "record_no_settlement", "accept_settlement", "refer_to_adjudication"}
 )
-NOTE_EVENTS = frozenset({"settlement_proposed", "settlement_rejected"})
+# Case events without a status change that travel in dispute.status (``event``).
+NOTE_EVENTS = frozenset(
+    {
+        "settlement_proposed",
+        "settlement_rejected",
+        "performance_confirmed",
+        "receipt_confirmed",
+        "receipt_not_received",
+    }
+)
 
 ACTOR_KIND = {
     TimelineEvent.Actor.CONSUMER: "consumer",

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from agencies.models import DomesticBody
-from disputes import negotiation, services
+from disputes import services
 from disputes.lifecycle import TRANSITIONS, allowed_sides
 from disputes.models import Dispute, Status, TimelineEvent
 from disputes.services import Actor
@@ -68,12 +68,12 @@ def actor_for(side: str, caseworker) -> Actor:
         "home": Actor.caseworker(caseworker),
         "partner": Actor.agency("KR-KCA"),
         "consumer": Actor.consumer("Dewi Lestari"),
-        "merchant": negotiation.merchant_actor("Seoul Gadget Store"),
+        "merchant": services.merchant_actor("Seoul Gadget Store"),
         "system": Actor.system(),
     }[side]
 
 
-SERVICES = {**services.TRANSITION_SERVICES, **negotiation.TRANSITION_SERVICES}
+SERVICES = services.TRANSITION_SERVICES
 
 
 CASES = [(name, status) for name in TRANSITIONS for status in Status]

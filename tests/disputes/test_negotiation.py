@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from agencies.models import Country, DomesticBody
-from disputes import negotiation, services
+from disputes import services
 from disputes.models import Dispute, Merchant, Message, Rating, Receipt, Status, TimelineEvent
 from disputes.services import Actor
 from odr.errors import IllegalTransition, InvalidInput, NotAllowed
@@ -17,7 +17,7 @@ from tests.factories import active_mou, file_dispute
 
 KCA = Actor.agency("KR-KCA", name="Kim Minji")
 CONSUMER = Actor.consumer("Dewi Lestari")
-MERCHANT = negotiation.merchant_actor("Seoul Gadget Store")
+MERCHANT = services.merchant_actor("Seoul Gadget Store")
 
 
 def accepted_by_partner(**overrides) -> Dispute:
@@ -40,11 +40,11 @@ def shop(**overrides) -> Merchant:
         website="https://www.SeoulGadget.example.kr/shop?id=1",
     )
     fields.update(overrides)
-    return negotiation.record_merchant(**fields)
+    return services.record_merchant(**fields)
 
 
 def invited(**overrides) -> Dispute:
-    return negotiation.invite_merchant(accepted_by_partner(**overrides), actor=KCA, merchant=shop())
+    return services.invite_merchant(accepted_by_partner(**overrides), actor=KCA, merchant=shop())
 
 
 def in_a_week() -> dt.date:
@@ -61,7 +61,7 @@ def test_a_merchant_is_recorded_once_and_reused_whatever_the_address_looks_like(
     assert on_marketplace.key == "shop:coupang:a-1001"
     assert Merchant.objects.count() == 2
     dispute = file_dispute(merchant_website="http://seoulgadget.example.kr/")
-    assert negotiation.known_merchant_for(dispute) == first
+    assert services.known_merchant_for(dispute) == first
 
 
 def test_a_merchant_needs_an_address_or_a_shop(seeded):
@@ -82,7 +82,7 @@ def test_the_invitation_starts_the_reply_clock_and_a_resend_keeps_it(seeded):
     assert 7 <= calendar_days <= 15  # 7 working days on KCA's calendar
     due = dispute.merchant_reply_due_on
 
-    again = negotiation.invite_merchant(dispute, actor=KCA, merchant=dispute.merchant)
+    again = services.invite_merchant(dispute, actor=KCA, merchant=dispute.merchant)
     assert again.merchant_link_version == 2
     assert again.merchant_reply_due_on == due
     events = again.timeline.filter(data__event="merchant_invited")
@@ -92,14 +92,14 @@ def test_the_invitation_starts_the_reply_clock_and_a_resend_keeps_it(seeded):
 def test_the_home_agency_cannot_invite_when_the_mou_gives_the_merchant_to_the_partner(seeded):
     dispute = accepted_by_partner()
     with pytest.raises(NotAllowed):
-        negotiation.invite_merchant(dispute, actor=Actor.agency("ID-BPKN"), merchant=shop())
+        services.invite_merchant(dispute, actor=Actor.agency("ID-BPKN"), merchant=shop())
     dispute.refresh_from_db()
     assert dispute.status == Status.ACCEPTED_BY_PARTNER and dispute.merchant_link_version == 0
 
 
 def test_the_merchant_answers_proposes_a_refund_and_the_case_settles_on_those_terms(seeded):
     dispute = invited()
-    message = negotiation.merchant_answer(
+    message = services.merchant_answer(
         dispute, actor=MERCHANT, text="배송 지연에 대해 사과드립니다.", language="ko"
     )
     assert message.author_kind == Message.Author.MERCHANT
@@ -107,7 +107,7 @@ def test_the_merchant_answers_proposes_a_refund_and_the_case_settles_on_those_te
     assert dispute.status == Status.NEGOTIATION
     assert dispute.merchant_replied_at is not None
 
-    dispute = negotiation.propose_terms(
+    dispute = services.merchant_propose(
         dispute,
         actor=MERCHANT,
         remedy="refund",
@@ -126,23 +126,23 @@ def test_the_merchant_answers_proposes_a_refund_and_the_case_settles_on_those_te
     assert (dispute.settlement_amount, dispute.settlement_currency) == (Decimal("1250000"), "IDR")
     assert dispute.settlement_remedy == "refund" and dispute.settlement_due_on == in_a_week()
 
-    dispute = negotiation.confirm_performance(
+    dispute = services.confirm_performance(
         dispute, actor=MERCHANT, performed_on=timezone.now().date(), note="Paid.", language="en"
     )
     assert dispute.settlement_performed_on == timezone.now().date()
     with pytest.raises(IllegalTransition):
-        negotiation.confirm_performance(
+        services.confirm_performance(
             dispute, actor=MERCHANT, performed_on=timezone.now().date(), language="en"
         )
-    dispute = negotiation.confirm_receipt(dispute, actor=CONSUMER, received=True, language="id")
+    dispute = services.confirm_receipt(dispute, actor=CONSUMER, received=True, language="id")
     assert dispute.consumer_receipt == Receipt.RECEIVED
 
-    negotiation.rate_dispute(dispute, actor=CONSUMER, aspect="result", score=5, language="id")
-    negotiation.rate_dispute(
+    services.rate_dispute(dispute, actor=CONSUMER, aspect="result", score=5, language="id")
+    services.rate_dispute(
         dispute, actor=CONSUMER, aspect="handling", score=4, comment="Cepat.", language="id"
     )
     with pytest.raises(IllegalTransition) as raised:
-        negotiation.rate_dispute(dispute, actor=CONSUMER, aspect="result", score=1, language="id")
+        services.rate_dispute(dispute, actor=CONSUMER, aspect="result", score=1, language="id")
     assert raised.value.code == "already_rated"
     assert sorted(Rating.objects.values_list("aspect", "score")) == [
         ("handling", 4),
@@ -151,32 +151,32 @@ def test_the_merchant_answers_proposes_a_refund_and_the_case_settles_on_those_te
 
 
 def test_the_consumer_may_say_the_refund_did_not_arrive_and_then_that_it_did(seeded):
-    dispute = negotiation.accept_requested_remedy(
+    dispute = services.accept_requested_remedy(
         invited(), actor=MERCHANT, perform_by=in_a_week(), language="ko"
     )
     assert dispute.status == Status.SETTLED
     assert dispute.settlement_amount == dispute.amount and dispute.settlement_remedy == "refund"
-    dispute = negotiation.confirm_receipt(dispute, actor=CONSUMER, received=False, language="id")
+    dispute = services.confirm_receipt(dispute, actor=CONSUMER, received=False, language="id")
     assert dispute.consumer_receipt == Receipt.NOT_RECEIVED
-    dispute = negotiation.confirm_receipt(dispute, actor=CONSUMER, received=True, language="id")
+    dispute = services.confirm_receipt(dispute, actor=CONSUMER, received=True, language="id")
     assert dispute.consumer_receipt == Receipt.RECEIVED
     with pytest.raises(IllegalTransition):
-        negotiation.confirm_receipt(dispute, actor=CONSUMER, received=False, language="id")
+        services.confirm_receipt(dispute, actor=CONSUMER, received=False, language="id")
 
 
 def test_a_declined_claim_goes_to_mediation_where_the_agency_proposes_terms(seeded):
-    dispute = negotiation.merchant_decline(
+    dispute = services.merchant_decline(
         invited(), actor=MERCHANT, reasons="상품은 배송되었습니다.", language="ko"
     )
     assert dispute.status == Status.MEDIATION
-    dispute = negotiation.propose_terms(
+    dispute = services.propose_settlement(
         dispute,
         actor=KCA,
         remedy="refund",
         amount="600000",
         currency="IDR",
         perform_by=in_a_week(),
-        text="Half refund as a compromise.",
+        proposal="Half refund as a compromise.",
         language="en",
     )
     dispute = services.reject_settlement(dispute, actor=CONSUMER, reason="Tidak cukup.")
@@ -190,7 +190,7 @@ def test_only_the_merchant_acts_as_the_merchant(seeded):
     dispute = invited()
     for actor in (CONSUMER, KCA):
         with pytest.raises(NotAllowed):
-            negotiation.merchant_answer(dispute, actor=actor, text="Hello", language="en")
+            services.merchant_answer(dispute, actor=actor, text="Hello", language="en")
     assert not dispute.messages.exists()
 
 
@@ -226,7 +226,7 @@ def test_a_bad_proposal_is_refused_and_changes_nothing(seeded, change, code):
     )
     fields.update(change)
     with pytest.raises(InvalidInput) as raised:
-        negotiation.propose_terms(dispute, **fields)
+        services.merchant_propose(dispute, **fields)
     assert raised.value.code == code
     dispute.refresh_from_db()
     assert dispute.status == Status.MERCHANT_CONTACTED
@@ -237,7 +237,7 @@ def test_a_bad_proposal_is_refused_and_changes_nothing(seeded, change, code):
 def test_an_oversized_answer_is_refused(seeded):
     dispute = invited()
     with pytest.raises(InvalidInput) as raised:
-        negotiation.merchant_answer(dispute, actor=MERCHANT, text="가" * 5001, language="ko")
+        services.merchant_answer(dispute, actor=MERCHANT, text="가" * 5001, language="ko")
     assert raised.value.code == "text_too_long"
     dispute.refresh_from_db()
     assert dispute.status == Status.MERCHANT_CONTACTED and not dispute.messages.exists()
@@ -247,7 +247,7 @@ def test_no_proposal_after_the_case_closed(seeded):
     dispute = invited()
     services.withdraw_dispute(dispute, actor=CONSUMER)
     with pytest.raises(IllegalTransition):
-        negotiation.propose_terms(
+        services.merchant_propose(
             dispute,
             actor=MERCHANT,
             remedy="refund",
@@ -264,9 +264,9 @@ def test_no_proposal_after_the_case_closed(seeded):
 def test_a_case_is_rated_only_after_its_outcome(seeded):
     dispute = invited()
     with pytest.raises(IllegalTransition):
-        negotiation.rate_dispute(dispute, actor=CONSUMER, aspect="result", score=3, language="id")
+        services.rate_dispute(dispute, actor=CONSUMER, aspect="result", score=3, language="id")
     with pytest.raises(InvalidInput):
-        negotiation.rate_dispute(dispute, actor=CONSUMER, aspect="result", score=6, language="id")
+        services.rate_dispute(dispute, actor=CONSUMER, aspect="result", score=6, language="id")
     assert not Rating.objects.exists()
 
 
@@ -280,23 +280,23 @@ def at_noon_seoul(day: dt.date) -> dt.datetime:
 def test_the_clock_reminds_once_then_records_silence_once(seeded):
     dispute = invited()
     due = dispute.merchant_reply_due_on
-    assert negotiation.run_merchant_clock(at_noon_seoul(dispute.merchant_invited_at.date())) == (
+    assert services.run_merchant_clock(at_noon_seoul(dispute.merchant_invited_at.date())) == (
         0,
         0,
     )
     two_days_before = due - dt.timedelta(days=2)
-    while not negotiation.remind_merchant(
+    while not services.remind_merchant(
         Dispute.objects.get(pk=dispute.pk), at_noon_seoul(two_days_before)
     ):
         two_days_before += dt.timedelta(days=1)
         assert two_days_before <= due
     # Every later run (this beat or another) finds the reminder sent.
-    assert negotiation.run_merchant_clock(at_noon_seoul(due)) == (0, 0)
+    assert services.run_merchant_clock(at_noon_seoul(due)) == (0, 0)
     assert dispute.timeline.filter(data__event="merchant_reminded").count() == 1
 
     after = at_noon_seoul(due + dt.timedelta(days=1))
-    assert negotiation.run_merchant_clock(after) == (0, 1)
-    assert negotiation.run_merchant_clock(after) == (0, 0)
+    assert services.run_merchant_clock(after) == (0, 1)
+    assert services.run_merchant_clock(after) == (0, 0)
     dispute.refresh_from_db()
     assert dispute.status == Status.MEDIATION
     silence = dispute.timeline.get(data__transition="record_merchant_silence")
@@ -305,8 +305,8 @@ def test_the_clock_reminds_once_then_records_silence_once(seeded):
 
 def test_an_answer_stops_the_clock(seeded):
     dispute = invited()
-    negotiation.merchant_answer(dispute, actor=MERCHANT, text="확인 중입니다.", language="ko")
+    services.merchant_answer(dispute, actor=MERCHANT, text="확인 중입니다.", language="ko")
     late = at_noon_seoul(dispute.merchant_reply_due_on + dt.timedelta(days=3))
-    assert negotiation.run_merchant_clock(late) == (0, 0)
+    assert services.run_merchant_clock(late) == (0, 0)
     dispute.refresh_from_db()
     assert dispute.status == Status.NEGOTIATION

@@ -5,10 +5,10 @@ import re
 import pytest
 
 from agencies.models import Country
-from disputes import negotiation
+from disputes import services
 from disputes.models import Dispute, Status
 from disputes.services import Actor
-from merchants import services
+from merchants import services as notices
 from merchants.models import MerchantNotice
 from tests.factories import active_mou, file_dispute
 
@@ -24,8 +24,8 @@ def invite(dispute: Dispute, **merchant) -> Dispute:
         website="seoulgadget.example.kr",
     )
     fields.update(merchant)
-    shop = negotiation.record_merchant(**fields)
-    return negotiation.invite_merchant(dispute, actor=KCA, merchant=shop)
+    shop = services.record_merchant(**fields)
+    return services.invite_merchant(dispute, actor=KCA, merchant=shop)
 
 
 def accepted(**overrides) -> Dispute:
@@ -42,7 +42,7 @@ def accepted(**overrides) -> Dispute:
 def emailed_link(mailoutbox, dispute: Dispute) -> str:
     """Send the dispute's latest notice and return the path of the link in the email."""
     notice = MerchantNotice.objects.filter(dispute=dispute).order_by("-pk").first()
-    assert services.send_notice(notice.pk) == "sent"
+    assert notices.send_notice(notice.pk) == "sent"
     body = mailoutbox[-1].body
     return re.search(r"https?://[^/\s]+(/merchant/\?t=\S+)", body).group(1)
 

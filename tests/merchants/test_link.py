@@ -10,7 +10,7 @@ import pytest
 from django.core import signing
 from django.test import Client
 
-from disputes import negotiation
+from disputes import services
 from disputes.models import Evidence
 from merchants import tokens
 from tests.merchants.conftest import KCA, accepted, emailed_link, invite
@@ -81,7 +81,7 @@ def test_tampered_and_expired_links_are_refused(invited):
 def test_a_revoked_link_stops_at_once_even_in_an_open_session(merchant_client, invited):
     dispute, link = invited
     assert merchant_client.get("/merchant/case/").status_code == 200
-    negotiation.revoke_merchant_link(dispute, actor=KCA)
+    services.revoke_merchant_link(dispute, actor=KCA)
     assert merchant_client.get("/merchant/case/").status_code == 404
     assert merchant_client.post("/merchant/case/answer/", {"text": "안녕하세요"}).status_code == 404
     assert Client().get(link).status_code == 404
@@ -90,7 +90,7 @@ def test_a_revoked_link_stops_at_once_even_in_an_open_session(merchant_client, i
 
 def test_a_resend_rotates_the_link(invited, mailoutbox):
     dispute, old = invited
-    dispute = negotiation.invite_merchant(dispute, actor=KCA, merchant=dispute.merchant)
+    dispute = services.invite_merchant(dispute, actor=KCA, merchant=dispute.merchant)
     new = emailed_link(mailoutbox, dispute)
     assert new != old
     assert Client().get(old).status_code == 404
