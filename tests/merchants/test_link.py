@@ -34,6 +34,7 @@ def test_the_email_link_opens_the_case_in_the_merchants_language_and_leaves_the_
     page = client.get("/merchant/case/")
     html = page.content.decode()
     assert page.status_code == 200
+    assert page["Referrer-Policy"] == "same-origin"  # a browser's forms keep their Origin
     assert '<html lang="ko"' in html
     assert dispute.reference in html and dispute.consumer_account in html
     token = parse_qs(urlsplit(link).query)["t"][0]
