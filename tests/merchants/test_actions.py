@@ -25,6 +25,7 @@ def test_the_merchant_answers_adds_a_document_and_proposes_a_refund(merchant_cli
     dispute, _link = invited
     answered = merchant_client.post("/merchant/case/answer/", {"text": "확인 후 환불하겠습니다."})
     assert answered.status_code == 302
+    assert "답변을 보냈습니다." in merchant_client.get(answered["Location"]).content.decode()
     upload = SimpleUploadedFile("송장.pdf", PDF, content_type="application/pdf")
     assert merchant_client.post("/merchant/case/document/", {"file": upload}).status_code == 302
     proposal = {
