@@ -45,9 +45,9 @@ def _language(request, dispute: Dispute | None) -> str:
 
 def _render(request, dispute, template, context, status=200):
     language = _language(request, dispute)
-    translation.activate(language)
     request.LANGUAGE_CODE = language
-    return _private(render(request, template, context, status=status))
+    with translation.override(language):
+        return _private(render(request, template, context, status=status))
 
 
 def refused(request):
@@ -183,7 +183,11 @@ def act(request, action: str):
     if dispute is None:
         return refused(request)
     language = _language(request, dispute)
-    translation.activate(language)
+    with translation.override(language):
+        return _act(request, dispute, action, language)
+
+
+def _act(request, dispute: Dispute, action: str, language: str):
     form = forms.ACTION_FORMS[action](request.POST, request.FILES, auto_id=f"id_{action}_%s")
     if form.is_valid():
         try:
