@@ -259,6 +259,8 @@ def _detail_context(request, dispute: Dispute, *, bound: tuple[str, object] | No
         "access_history": (
             access_history_of(dispute) if selectors.may_see_access_history(request.user) else None
         ),
+        "account_form": bound_form if bound_key == "account" else TranslationForm(prefix="account"),
+        "account_translations": list(dispute.account_translations.all()),
         "merchant_invite": _merchant_invite(
             dispute, actor, bound_form if bound_key == "invite" else None
         ),
@@ -410,6 +412,22 @@ def add_document(request, reference: str):
         return _failed(request, reference, "document", form, error)
     messages.success(request, _("The document was added."))
     return redirect(reverse("casework:detail", args=[reference]) + "#evidence")
+
+
+@require_POST
+@caseworker_required
+def translate_account(request, reference: str):
+    """Translate the consumer's account (for the merchant, who reads it beside the original)."""
+    dispute = _dispute_or_404(reference)
+    form = TranslationForm(request.POST, prefix="account")
+    if not form.is_valid():
+        return _failed(request, reference, "account", form)
+    try:
+        services.translate_account(dispute, actor=_actor(request), **form.cleaned_data)
+    except DomainError as error:
+        return _failed(request, reference, "account", form, error)
+    messages.success(request, _("Your translation was saved beside the original."))
+    return redirect(reverse("casework:detail", args=[reference]) + "#account")
 
 
 @require_POST

@@ -454,6 +454,34 @@ class TimelineEvent(models.Model):
         return f"{self.dispute.reference} {self.at:%Y-%m-%d %H:%M} {self.kind}"
 
 
+class AccountTranslation(models.Model):
+    """A caseworker's translation of the consumer's own account, kept beside it (for the
+    merchant, who reads the complaint in their language); the account is never changed."""
+
+    dispute = models.ForeignKey(
+        Dispute,
+        on_delete=models.CASCADE,
+        related_name="account_translations",
+        verbose_name=_("dispute"),
+    )
+    language = models.CharField(_("language"), max_length=10, validators=[language_validator])
+    body = models.TextField(_("translation"))
+    translated_by = models.CharField(_("translated by"), max_length=200)
+    translated_at = models.DateTimeField(_("translated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("translation of the consumer's account")
+        verbose_name_plural = _("translations of the consumer's account")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dispute", "language"], name="one_account_translation_per_language"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dispute.reference} → {self.language}"
+
+
 class Rating(models.Model):
     """The consumer's rating of the result or of the handling, once each, after the outcome."""
 

@@ -22,6 +22,13 @@ COMPLAINT_FIELDS = (
 ENGAGED = (Status.MERCHANT_CONTACTED, Status.NEGOTIATION, Status.MEDIATION)
 
 
+def account_translation(dispute: Dispute, language: str):
+    """The caseworker's translation of the consumer's account into ``language``, else into the
+    merchant's language, else None."""
+    translations = {item.language: item for item in dispute.account_translations.all()}
+    return translations.get(language) or translations.get(dispute.merchant.language)
+
+
 def merchant_documents(dispute: Dispute) -> QuerySet[Evidence]:
     """The consumer's evidence and the merchant's own documents (not the agencies' files)."""
     return dispute.evidence.filter(

@@ -68,7 +68,7 @@ def open_link(request):
     return response
 
 
-def _context(dispute: Dispute, **bound) -> dict:
+def _context(dispute: Dispute, language: str, **bound) -> dict:
     context = {
         "dispute": dispute,
         "merchant": dispute.merchant,
@@ -76,6 +76,7 @@ def _context(dispute: Dispute, **bound) -> dict:
         "answers": selectors.merchant_messages(dispute),
         "events": selectors.merchant_events(dispute),
         "problems": list(dispute.problem_types.all()),
+        "account_translation": selectors.account_translation(dispute, language),
         "can_act": selectors.merchant_can_act(dispute),
         "can_confirm": selectors.merchant_can_confirm_performance(dispute),
         "remedy_label": RemedyKind(dispute.settlement_remedy).label
@@ -93,7 +94,8 @@ def case(request):
     dispute = dispute_for_session(request.session)
     if dispute is None:
         return refused(request)
-    return _render(request, dispute, "merchants/case.html", _context(dispute))
+    context = _context(dispute, _language(request, dispute))
+    return _render(request, dispute, "merchants/case.html", context)
 
 
 def _read(upload) -> bytes:
@@ -199,7 +201,7 @@ def _act(request, dispute: Dispute, action: str, language: str):
             messages.success(request, str(DONE[action]))
             return _private(redirect("merchants:case"))
     dispute.refresh_from_db()
-    context = _context(dispute, **{action: form})
+    context = _context(dispute, language, **{action: form})
     context["failed_action"] = action
     shown = context["can_confirm"] if action == "performed" else context["can_act"]
     if not shown:  # the case moved on meanwhile: its form is gone, its reason is not

@@ -39,6 +39,7 @@ from .merchants import (
     merchant_respond,
     record_merchant,
     revoke_merchant_link,
+    translate_account,
 )
 from .messages import add_document, add_translation, post_message
 from .performance import confirm_performance, confirm_receipt, rate_dispute
@@ -130,5 +131,6 @@ __all__ = [
     "start_negotiation",
     "start_review",
     "timeline_actor",
+    "translate_account",
     "withdraw_dispute",
 ]

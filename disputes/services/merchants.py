@@ -23,7 +23,7 @@ from odr.errors import IllegalTransition, InvalidInput, NotAllowed
 
 from ..events import merchant_link_issued
 from ..lifecycle import TRANSITIONS, allowed_sides
-from ..models import Dispute, Merchant, RemedyKind, Status, TimelineEvent
+from ..models import AccountTranslation, Dispute, Merchant, RemedyKind, Status, TimelineEvent
 from .actors import Actor, side_of
 from .deadlines import agency_today
 from .messages import add_document, post_message
@@ -387,6 +387,31 @@ def merchant_decline(dispute: Dispute, *, actor: Actor, reasons: str, language: 
         return apply_transition(
             dispute, "merchant_decline", actor, text=reasons, language=language, updates={}
         )
+
+
+@transaction.atomic
+def translate_account(
+    dispute: Dispute, *, actor: Actor, language: str, body: str
+) -> AccountTranslation:
+    """A caseworker's translation of the consumer's account, shown to the merchant beside the
+    original (which is never changed); a second one into the same language replaces it."""
+    if actor.kind not in ("caseworker", "agency") or side_of(actor, dispute) not in (
+        "home",
+        "partner",
+    ):
+        raise NotAllowed(_("Only caseworkers add translations."), code="actor_not_allowed")
+    body = check_text(body, _("the translation"))
+    if language == dispute.filing_language:
+        raise InvalidInput(
+            _("The translation must be in another language than the original."),
+            code="same_language",
+        )
+    translation, _created = AccountTranslation.objects.update_or_create(
+        dispute=dispute,
+        language=language,
+        defaults={"body": body, "translated_by": actor.name, "translated_at": timezone.now()},
+    )
+    return translation
 
 
 # This stage's transitions, by name (``services.TRANSITION_SERVICES`` lists them with the rest).

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
 
 from disputes import services
@@ -164,3 +165,25 @@ def test_a_bad_merchant_contact_is_refused_and_nothing_is_sent(
     assert response.status_code == 400
     dispute.refresh_from_db()
     assert dispute.status == Status.ACCEPTED_BY_PARTNER and not MerchantNotice.objects.exists()
+
+
+def test_the_partner_translates_the_account_and_the_merchant_reads_it_beside_the_original(
+    client, caseworker, seeded, settings, mailoutbox
+):
+    from tests.merchants.conftest import accepted, emailed_link, invite
+
+    dispute = invite(accepted())
+    settings.ODR_NODE = "KR-KCA"
+    client.force_login(caseworker)
+    url = f"/casework/disputes/{dispute.reference}/account/translations/"
+    same = client.post(url, {"account-language": "id", "account-body": "Sama"})
+    assert same.status_code == 400 and not dispute.account_translations.exists()
+    korean = "헤드폰 대금을 지불했지만 물건이 배송되지 않았습니다."
+    saved = client.post(url, {"account-language": "ko", "account-body": korean})
+    assert saved.status_code == 302
+    client.logout()
+
+    merchant = Client()
+    merchant.get(emailed_link(mailoutbox, dispute))
+    page = merchant.get("/merchant/case/").content.decode()
+    assert dispute.consumer_account in page and korean in page
