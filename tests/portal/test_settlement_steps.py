@@ -82,3 +82,26 @@ def test_receipt_cannot_be_confirmed_before_a_settlement(client, seeded, casewor
     assert response.status_code == 400
     dispute.refresh_from_db()
     assert dispute.consumer_receipt == ""
+
+
+def test_the_merchants_steps_reach_the_consumer_by_email_in_indonesian(seeded, caseworker):
+    from django.core import mail
+
+    from portal.mailer import send_due_notifications
+
+    dispute = proposed(caseworker)
+    while send_due_notifications():
+        pass
+    proposal = next(email for email in mail.outbox if "전액 환불" in email.body)
+    assert "Penjual mengusulkan penyelesaian berikut:" in proposal.body
+    mail.outbox.clear()
+
+    services.accept_settlement(dispute, actor=services.Actor.consumer("Dewi"))
+    services.confirm_performance(
+        dispute, actor=MERCHANT_VIA_KCA, performed_on=timezone.now().date(), language="ko"
+    )
+    while send_due_notifications():
+        pass
+    bodies = "\n".join(email.body for email in mail.outbox)
+    assert "Penjual menyatakan penyelesaian sudah dilaksanakan" in bodies
+    assert all(email.to == ["dewi@example.id"] for email in mail.outbox)
