@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q, QuerySet
+from django.db.models import Avg, Count, Q, QuerySet
 
 from .lifecycle import OPEN_STATUSES
-from .models import Dispute
+from .models import Dispute, Rating
 
 DEADLINE_FIELDS = (
     "review_due_on",
@@ -31,3 +31,16 @@ def missed_deadlines(dispute: Dispute, today: dt.date) -> list[tuple[str, dt.dat
         for name in DEADLINE_FIELDS
         if getattr(dispute, name) is not None and getattr(dispute, name) < today
     ]
+
+
+def rating_summary(disputes: QuerySet[Dispute] | None = None) -> dict[str, dict]:
+    """Consumers' ratings of the result and of the handling: how many and the average score,
+    over ``disputes`` (every dispute rated here when None), for statistics."""
+    ratings = Rating.objects.all()
+    if disputes is not None:
+        ratings = ratings.filter(dispute__in=disputes)
+    rows = ratings.values("aspect").annotate(count=Count("pk"), average=Avg("score"))
+    return {
+        row["aspect"]: {"count": row["count"], "average": round(float(row["average"]), 2)}
+        for row in rows
+    }

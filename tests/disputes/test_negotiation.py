@@ -148,6 +148,12 @@ def test_the_merchant_answers_proposes_a_refund_and_the_case_settles_on_those_te
         ("handling", 4),
         ("result", 5),
     ]
+    from disputes.selectors import rating_summary
+
+    assert rating_summary() == {
+        "handling": {"count": 1, "average": 4.0},
+        "result": {"count": 1, "average": 5.0},
+    }
 
 
 def test_the_consumer_may_say_the_refund_did_not_arrive_and_then_that_it_did(seeded):

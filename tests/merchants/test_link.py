@@ -27,6 +27,8 @@ def test_the_email_link_opens_the_case_in_the_merchants_language_and_leaves_the_
     assert email.to == ["cs@seoulgadget.example.kr"]
     assert dispute.reference in email.subject
     assert "답변" in email.body  # Korean, the merchant's language
+    for private in (dispute.consumer_email, dispute.consumer_phone):
+        assert private not in email.body and private not in email.subject
 
     landing = client.get(link)
     assert landing.status_code == 302 and landing["Location"] == "/merchant/case/"

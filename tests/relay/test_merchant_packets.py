@@ -128,3 +128,28 @@ def test_every_shared_case_event_has_a_schema_value():
     for event in bodies.NOTE_EVENTS:
         body = status_body(event=event, actor_kind="merchant")
         assert packets.schema_errors("dispute.status", body) == [], event
+
+
+def test_the_merchant_granting_the_request_settles_the_home_case(client, kca, node, caseworker):
+    dispute = forwarded_to_kca(caseworker)
+    ref = dispute.reference
+    perform_by = (timezone.now().date() + dt.timedelta(days=5)).isoformat()
+    for body in (
+        status_body("accept_forwarded", actor_kind="partner_agency"),
+        status_body("contact_merchant", actor_kind="partner_agency"),
+        status_body(
+            "accept_requested_remedy",
+            actor_kind="merchant",
+            text="요청하신 대로 환불하겠습니다.",
+            remedy="refund",
+            amount="1250000.00",
+            currency="IDR",
+            perform_by=perform_by,
+        ),
+    ):
+        answer = post(client, kca, body, ref)
+        assert answer["code"] == "applied", answer
+    dispute.refresh_from_db()
+    assert dispute.status == Status.SETTLED
+    assert (dispute.settlement_remedy, str(dispute.settlement_due_on)) == ("refund", perform_by)
+    assert dispute.settlement_amount == dispute.amount
