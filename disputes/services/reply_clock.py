@@ -101,7 +101,6 @@ def record_merchant_silence(dispute: Dispute, now: dt.datetime | None = None) ->
             dispute,
             "record_merchant_silence",
             Actor.system(),
-            text=_("The merchant did not respond by %(due)s.") % {"due": due.isoformat()},
             data={"due": due.isoformat()},
             updates={},
             now=now,

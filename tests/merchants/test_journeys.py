@@ -302,6 +302,8 @@ def test_a_silent_merchant_is_reminded_once_and_the_case_goes_to_adjudication(
             link_in_mail(bpkn, "dewi@example.id", r"http://\S+/track/\S+/", containing=reference)
         )
         assert "Penjual tidak menjawab tepat waktu; lembaga akan memediasi" in track.content()
+        assert "The merchant did not respond by" not in track.content()
+        assert track.locator("[data-testid=referral]").is_visible()
         screenshot(track, "silent-consumer-referred")
     finally:
         beat_2.stop()
