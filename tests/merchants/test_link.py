@@ -141,3 +141,18 @@ def test_an_upload_that_lies_about_its_type_is_refused(merchant_client, invited)
     assert not dispute.evidence.exists()
     dispute.refresh_from_db()
     assert dispute.status == "merchant_contacted"
+
+
+def test_the_token_never_reaches_the_logs(client, invited, caplog):
+    import logging
+
+    dispute, link = invited
+    token = parse_qs(urlsplit(link).query)["t"][0]
+    caplog.set_level(logging.DEBUG)
+    client.get(link)
+    client.post("/merchant/case/propose/", {"remedy": "refund", "amount": "-1"})  # logged 400
+    Client().get("/merchant/", {"t": token[:-2] + "xx"})  # logged 404
+    assert dispute.timeline.filter(data__event="merchant_invited").exists()
+    assert token not in caplog.text and token[:-2] not in caplog.text
+    for event in dispute.timeline.all():
+        assert token not in (event.text + str(event.data))
