@@ -245,8 +245,16 @@ class SettlementForm(MoneyFields, ActionForm):
     summary = forms.CharField(
         label=_("Terms of the settlement"), widget=forms.Textarea(attrs={"rows": 3})
     )
+    remedy = forms.ChoiceField(
+        label=_("Remedy"), required=False, choices=[("", "—"), *RemedyKind.choices]
+    )
+    perform_by = forms.DateField(
+        label=_("To be carried out by"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     language = LanguageField()
-    field_order = ["summary", "amount", "currency", "language"]
+    field_order = ["summary", "remedy", "amount", "currency", "perform_by", "language"]
 
 
 class NoSettlementForm(ActionForm):

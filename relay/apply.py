@@ -241,6 +241,8 @@ def _apply_outcome(body: dict, sender: Agency, dispute: Dispute) -> None:
             language=body["language"],
             amount=amount,
             currency=body["settlement_currency"],
+            remedy=body.get("settlement_remedy") or "",
+            perform_by=_date(body.get("settlement_due_on")),
         )
     elif transition == "record_no_settlement":
         disputes.record_no_settlement(

@@ -165,6 +165,8 @@ def outcome_body(event: TimelineEvent, dispute: Dispute) -> dict:
         "language": event.language,
         "settlement_amount": f"{amount:.2f}" if amount is not None else None,
         "settlement_currency": dispute.settlement_currency if amount is not None else "",
+        "settlement_remedy": dispute.settlement_remedy or None,
+        "settlement_due_on": due.isoformat() if (due := dispute.settlement_due_on) else None,
         "referred_to": data.get("referred_to"),
         "at": event.at.isoformat(),
     }

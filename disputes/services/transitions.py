@@ -263,8 +263,17 @@ def record_settlement(
     language: str,
     amount: Decimal | None = None,
     currency: str = "",
+    remedy: str = "",
+    perform_by: dt.date | None = None,
 ) -> Dispute:
+    """The terms the parties agreed (in mediation, or reached outside the platform); with a
+    remedy, the date by which it is carried out."""
     summary = require_text(summary, _("the terms of the settlement"))
+    if remedy and remedy not in RemedyKind.values:
+        raise InvalidInput(_("Choose a remedy."), code="remedy_invalid")
+    if remedy:
+        acting = dispute.partner_agency if dispute.partner_agency_id else dispute.home_agency
+        perform_by = check_perform_by(dispute, perform_by, acting, checked_here=not actor.is_remote)
     return apply_transition(
         dispute,
         "record_settlement",
@@ -276,6 +285,10 @@ def record_settlement(
             "outcome_summary": summary,
             "settlement_amount": amount,
             "settlement_currency": currency.upper() if amount is not None else "",
+            "settlement_remedy": remedy,
+            "settlement_due_on": perform_by if remedy else None,
+            "settlement_proposal": "",
+            "settlement_proposed_at": None,
         },
     )
 

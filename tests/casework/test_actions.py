@@ -110,11 +110,19 @@ def test_partner_accepts_works_the_case_and_home_closes(
     )
     terms = {
         "summary": "Refund of 85.50 USD",
+        "remedy": "refund",
         "amount": "85.50",
         "currency": "USD",
         "language": "en",
     }
+    # A remedy needs its date; without it nothing changes.
+    refused = act(caseworker_client, dispute, "record_settlement", terms)
+    assert refused.status_code == 400
+    dispute.refresh_from_db()
+    assert dispute.status == "mediation"
+    terms["perform_by"] = (timezone.now().date() + dt.timedelta(days=7)).isoformat()
     assert status_after(caseworker_client, dispute, "record_settlement", terms) == "settled"
+    assert str(dispute.settlement_due_on) == terms["perform_by"]
     at_partner_node("ID-BPKN")
     assert status_after(caseworker_client, dispute, "close", {"language": "id"}) == "closed"
     who = dispute.timeline.get(to_status="accepted_by_partner")

@@ -153,3 +153,47 @@ def test_the_merchant_granting_the_request_settles_the_home_case(client, kca, no
     assert dispute.status == Status.SETTLED
     assert (dispute.settlement_remedy, str(dispute.settlement_due_on)) == ("refund", perform_by)
     assert dispute.settlement_amount == dispute.amount
+
+
+def test_a_settlement_recorded_in_mediation_carries_its_remedy_and_due_date(
+    client, kca, node, caseworker
+):
+    dispute = forwarded_to_kca(caseworker)
+    ref = dispute.reference
+    due = (timezone.now().date() + dt.timedelta(days=10)).isoformat()
+    for body in (
+        status_body("accept_forwarded", actor_kind="partner_agency"),
+        status_body("contact_merchant", actor_kind="partner_agency"),
+        status_body("start_mediation", actor_kind="partner_agency"),
+    ):
+        assert post(client, kca, body, ref)["code"] == "applied"
+    outcome = {
+        "transition": "record_settlement",
+        "from_status": "mediation",
+        "to_status": "settled",
+        "actor_kind": "partner_agency",
+        "actor_name": "Kim Minji",
+        "summary": "Replacement headphones, sent by courier",
+        "language": "en",
+        "settlement_amount": None,
+        "settlement_currency": "",
+        "settlement_remedy": "replacement",
+        "settlement_due_on": due,
+        "referred_to": None,
+        "at": "2026-11-21T02:00:00+00:00",
+    }
+    answer = post(client, kca, outcome, ref, "dispute.outcome")
+    assert answer["code"] == "applied", answer
+    dispute.refresh_from_db()
+    assert dispute.status == Status.SETTLED
+    assert (dispute.settlement_remedy, str(dispute.settlement_due_on)) == ("replacement", due)
+
+    # And the other way: a settlement recorded here says the same.
+    from relay.bodies import outcome_body
+
+    event = dispute.timeline.get(to_status="settled")
+    body = outcome_body(event, dispute)
+    assert (body["settlement_remedy"], body["settlement_due_on"]) == ("replacement", due)
+    from relay import packets
+
+    assert packets.schema_errors("dispute.outcome", body) == []
