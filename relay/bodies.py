@@ -155,7 +155,7 @@ def status_body(event: TimelineEvent) -> dict:
 def outcome_body(event: TimelineEvent, dispute: Dispute) -> dict:
     data = event.data or {}
     amount = dispute.settlement_amount
-    return {
+    body = {
         "transition": data["transition"],
         "from_status": event.from_status,
         "to_status": event.to_status,
@@ -165,11 +165,16 @@ def outcome_body(event: TimelineEvent, dispute: Dispute) -> dict:
         "language": event.language,
         "settlement_amount": f"{amount:.2f}" if amount is not None else None,
         "settlement_currency": dispute.settlement_currency if amount is not None else "",
-        "settlement_remedy": dispute.settlement_remedy or None,
-        "settlement_due_on": due.isoformat() if (due := dispute.settlement_due_on) else None,
         "referred_to": data.get("referred_to"),
         "at": event.at.isoformat(),
     }
+    if dispute.settlement_remedy and data["transition"] == "record_settlement":
+        # Members added within v1: sent only when there is something to say, so an outcome
+        # without them is the same packet a partner on an earlier release understands.
+        due = dispute.settlement_due_on
+        body["settlement_remedy"] = dispute.settlement_remedy
+        body["settlement_due_on"] = due.isoformat() if due else None
+    return body
 
 
 def document_body(evidence: Evidence, event: TimelineEvent) -> dict:
