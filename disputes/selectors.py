@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from .lifecycle import OPEN_STATUSES
 from .models import Dispute, Rating
@@ -33,14 +33,21 @@ def missed_deadlines(dispute: Dispute, today: dt.date) -> list[tuple[str, dt.dat
     ]
 
 
-def rating_summary(disputes: QuerySet[Dispute] | None = None) -> dict[str, dict]:
-    """Consumers' ratings of the result and of the handling: how many and the average score,
-    over ``disputes`` (every dispute rated here when None), for statistics."""
-    ratings = Rating.objects.all()
-    if disputes is not None:
-        ratings = ratings.filter(dispute__in=disputes)
-    rows = ratings.values("aspect").annotate(count=Count("pk"), average=Avg("score"))
-    return {
-        row["aspect"]: {"count": row["count"], "average": round(float(row["average"]), 2)}
-        for row in rows
-    }
+def rating_summary(ratings: QuerySet[Rating] | None = None) -> dict[str, dict] | None:
+    """Consumers' ratings of the result and of the handling (every rating here when None): per
+    aspect how many, the average and how many gave each score; None when there are none."""
+    ratings = Rating.objects.all() if ratings is None else ratings
+    rows = list(ratings.order_by().values("aspect", "score").annotate(count=Count("pk")))
+    if not rows:
+        return None
+    summary: dict[str, dict] = {}
+    for row in rows:
+        aspect = summary.setdefault(
+            row["aspect"], {"count": 0, "total": 0, "scores": dict.fromkeys(range(1, 6), 0)}
+        )
+        aspect["count"] += row["count"]
+        aspect["total"] += row["score"] * row["count"]
+        aspect["scores"][row["score"]] = row["count"]
+    for aspect in summary.values():
+        aspect["average"] = round(aspect.pop("total") / aspect["count"], 2)
+    return summary
