@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agencies', '0002_mou_merchant_reply_days'),
+        ('agencies', '0003_mou_merchant_reply_days'),
         ('disputes', '0001_initial'),
     ]
 
