@@ -418,7 +418,7 @@ def add_document(request, reference: str):
 @caseworker_required
 def translate_account(request, reference: str):
     """Translate the consumer's account (for the merchant, who reads it beside the original)."""
-    dispute = _dispute_or_404(reference)
+    dispute = _dispute_or_404(request, reference)
     form = TranslationForm(request.POST, prefix="account")
     if not form.is_valid():
         return _failed(request, reference, "account", form)
@@ -434,7 +434,7 @@ def translate_account(request, reference: str):
 @caseworker_required
 def invite_merchant(request, reference: str):
     """Record the merchant (once per node) and send them a new link; an older link stops."""
-    dispute = _dispute_or_404(reference)
+    dispute = _dispute_or_404(request, reference)
     form = InviteMerchantForm(request.POST, auto_id="id_invite_%s")
     if not form.is_valid():
         return _failed(request, reference, "invite", form)
@@ -455,7 +455,7 @@ def invite_merchant(request, reference: str):
 @require_POST
 @caseworker_required
 def revoke_merchant_link(request, reference: str):
-    dispute = _dispute_or_404(reference)
+    dispute = _dispute_or_404(request, reference)
     try:
         services.revoke_merchant_link(dispute, actor=_actor(request))
     except DomainError as error:
