@@ -264,6 +264,11 @@ class MoU(models.Model):
         _("working days to first merchant contact"), default=10
     )
     resolution_days = models.PositiveSmallIntegerField(_("working days to resolve"), default=60)
+    merchant_reply_days = models.PositiveSmallIntegerField(
+        _("working days the merchant has to reply"),
+        default=7,
+        help_text=_("Counted on the partner agency's calendar from the merchant's invitation."),
+    )
     relay_deadline_hours = models.PositiveSmallIntegerField(
         _("hours a packet may take to deliver before it is dead-lettered"), default=72
     )

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from agencies.models import Category, Country, DomesticBody
 from agencies.selectors import this_agency_or_none
 from disputes.evidence import check_evidence
-from disputes.models import IntakeChannel, PaymentMethod, ProblemType, Remedy, Status
+from disputes.models import IntakeChannel, PaymentMethod, ProblemType, Remedy, RemedyKind, Status
 from odr.errors import DomainError
 
 
@@ -203,19 +203,58 @@ class MoneyFields(forms.Form):
 
 
 class ProposalForm(MoneyFields, ActionForm):
+    """Terms put to the consumer: the merchant's offer received outside the platform, or the
+    caseworker's own in mediation (``disputes.services.propose_settlement``)."""
+
+    remedy = forms.ChoiceField(label=_("Remedy"), choices=RemedyKind.choices)
     proposal = forms.CharField(
-        label=_("The merchant's offer"), widget=forms.Textarea(attrs={"rows": 3})
+        label=_("The terms, in words"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+    perform_by = forms.DateField(
+        label=_("To be carried out by"), widget=forms.DateInput(attrs={"type": "date"})
     )
     language = LanguageField()
-    field_order = ["proposal", "amount", "currency", "language"]
+    field_order = ["remedy", "proposal", "amount", "currency", "perform_by", "language"]
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "remedy": data["remedy"],
+            "proposal": data["proposal"],
+            "amount": data["amount"],
+            "currency": data["currency"],
+            "perform_by": data["perform_by"],
+            "language": data["language"],
+        }
+
+
+class InviteMerchantForm(forms.Form):
+    """The merchant's contact, to send them their link (recorded once per merchant)."""
+
+    name = forms.CharField(label=_("Merchant name"), max_length=200)
+    contact_email = forms.EmailField(label=_("Merchant's email address"))
+    language = forms.ChoiceField(
+        label=_("Merchant's language"), choices=language_choices, initial="ko"
+    )
+    website = forms.CharField(label=_("Web shop address"), required=False, max_length=500)
+    marketplace = forms.CharField(label=_("Marketplace"), required=False, max_length=100)
+    shop_id = forms.CharField(label=_("Shop id on the marketplace"), required=False, max_length=100)
 
 
 class SettlementForm(MoneyFields, ActionForm):
     summary = forms.CharField(
         label=_("Terms of the settlement"), widget=forms.Textarea(attrs={"rows": 3})
     )
+    remedy = forms.ChoiceField(
+        label=_("Remedy"), required=False, choices=[("", "—"), *RemedyKind.choices]
+    )
+    perform_by = forms.DateField(
+        label=_("To be carried out by"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     language = LanguageField()
-    field_order = ["summary", "amount", "currency", "language"]
+    field_order = ["summary", "remedy", "amount", "currency", "perform_by", "language"]
 
 
 class NoSettlementForm(ActionForm):
@@ -251,7 +290,8 @@ ACTIONS: dict[str, tuple[type[ActionForm], str]] = {
     "contact_merchant": (NoteForm, _("Record that the merchant was contacted")),
     "start_negotiation": (NoteForm, _("Start negotiation")),
     "start_mediation": (NoteForm, _("Start mediation")),
-    "propose_settlement": (ProposalForm, _("Put the offer to the consumer")),
+    "propose_settlement": (ProposalForm, _("Put terms to the consumer")),
+    "record_merchant_silence": (NoteForm, _("Record that the merchant did not respond")),
     "record_settlement": (SettlementForm, _("Record the settlement")),
     "record_no_settlement": (NoSettlementForm, _("Record that no settlement was reached")),
     "refer_to_adjudication": (AdjudicationForm, _("Refer to adjudication")),

@@ -315,6 +315,15 @@ def available_actions(dispute: Dispute, actor: Actor) -> list[str]:
     return actions
 
 
+def may_invite_merchant(dispute: Dispute, actor: Actor) -> bool:
+    """Whether this caseworker's side deals with the merchant and the case is at that stage."""
+    from disputes.services.merchants import ENGAGED, contact_side
+
+    if dispute.status not in (Status.ACCEPTED_BY_PARTNER, *ENGAGED) or not dispute.mou_id:
+        return False
+    return side_of(actor, dispute) == contact_side(dispute)
+
+
 def forwarding_check(dispute: Dispute) -> tuple[MoU | None, list[tuple[str, str]]]:
     """The MoU forwarding would use and why it cannot go, exactly as forward_dispute decides."""
     _partner, mou = partner_and_mou(dispute.home_agency, dispute.merchant_country)

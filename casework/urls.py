@@ -26,6 +26,17 @@ urlpatterns = [
         name="translate_message",
     ),
     path("disputes/<str:reference>/documents/", views.add_document, name="add_document"),
+    path("disputes/<str:reference>/merchant/", views.invite_merchant, name="invite_merchant"),
+    path(
+        "disputes/<str:reference>/account/translations/",
+        views.translate_account,
+        name="translate_account",
+    ),
+    path(
+        "disputes/<str:reference>/merchant/revoke/",
+        views.revoke_merchant_link,
+        name="revoke_merchant_link",
+    ),
     path(
         "disputes/<str:reference>/evidence/<int:evidence_id>/",
         views.download_evidence,

@@ -10,6 +10,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
@@ -31,6 +32,7 @@ from .forms import (
     AssignForm,
     DocumentForm,
     FileOnBehalfForm,
+    InviteMerchantForm,
     MessageForm,
     QueueFilterForm,
     SavedViewForm,
@@ -257,6 +259,11 @@ def _detail_context(request, dispute: Dispute, *, bound: tuple[str, object] | No
         "access_history": (
             access_history_of(dispute) if selectors.may_see_access_history(request.user) else None
         ),
+        "account_form": bound_form if bound_key == "account" else TranslationForm(prefix="account"),
+        "account_translations": list(dispute.account_translations.all()),
+        "merchant_invite": _merchant_invite(
+            dispute, actor, bound_form if bound_key == "invite" else None
+        ),
     }
 
 
@@ -273,6 +280,30 @@ def _assign_form(request, agency, dispute, data=None):
     if getattr(dispute, "assignment", None) is None:
         return AssignForm(data, staff=[request.user], auto_id="id_assign_%s")
     return None
+
+
+def _merchant_invite(dispute: Dispute, actor, bound) -> dict | None:
+    """The merchant's invitation box, for the side that deals with the merchant."""
+    if not selectors.may_invite_merchant(dispute, actor):
+        return None
+    if bound is not None:
+        form = bound
+    else:
+        known = services.known_merchant_for(dispute)
+        initial = (
+            {
+                "name": known.name,
+                "contact_email": known.contact_email,
+                "language": known.language,
+                "website": known.web_domain,
+                "marketplace": known.marketplace,
+                "shop_id": known.shop_id,
+            }
+            if known
+            else {"name": dispute.merchant_name, "website": dispute.merchant_website}
+        )
+        form = InviteMerchantForm(initial=initial, auto_id="id_invite_%s")
+    return {"form": form, "known": services.known_merchant_for(dispute)}
 
 
 def _render_detail(request, dispute, *, bound=None, status=200):
@@ -381,6 +412,57 @@ def add_document(request, reference: str):
         return _failed(request, reference, "document", form, error)
     messages.success(request, _("The document was added."))
     return redirect(reverse("casework:detail", args=[reference]) + "#evidence")
+
+
+@require_POST
+@caseworker_required
+def translate_account(request, reference: str):
+    """Translate the consumer's account (for the merchant, who reads it beside the original)."""
+    dispute = _dispute_or_404(request, reference)
+    form = TranslationForm(request.POST, prefix="account")
+    if not form.is_valid():
+        return _failed(request, reference, "account", form)
+    try:
+        services.translate_account(dispute, actor=_actor(request), **form.cleaned_data)
+    except DomainError as error:
+        return _failed(request, reference, "account", form, error)
+    messages.success(request, _("Your translation was saved beside the original."))
+    return redirect(reverse("casework:detail", args=[reference]) + "#account")
+
+
+@require_POST
+@caseworker_required
+def invite_merchant(request, reference: str):
+    """Record the merchant (once per node) and send them a new link; an older link stops."""
+    dispute = _dispute_or_404(request, reference)
+    form = InviteMerchantForm(request.POST, auto_id="id_invite_%s")
+    if not form.is_valid():
+        return _failed(request, reference, "invite", form)
+    data = form.cleaned_data
+    try:
+        with transaction.atomic():
+            merchant = services.record_merchant(country=dispute.merchant_country, **data)
+            services.invite_merchant(dispute, actor=_actor(request), merchant=merchant)
+    except DomainError as error:
+        return _failed(request, reference, "invite", form, error)
+    messages.success(
+        request,
+        _("The merchant's link was sent to %(email)s.") % {"email": merchant.contact_email},
+    )
+    return redirect(reverse("casework:detail", args=[reference]) + "#merchant")
+
+
+@require_POST
+@caseworker_required
+def revoke_merchant_link(request, reference: str):
+    dispute = _dispute_or_404(request, reference)
+    try:
+        services.revoke_merchant_link(dispute, actor=_actor(request))
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The merchant's link no longer works."))
+    return redirect(reverse("casework:detail", args=[reference]) + "#merchant")
 
 
 @require_GET

@@ -4,9 +4,11 @@ from modeltranslation.admin import TranslationAdmin
 from .models import (
     Dispute,
     Evidence,
+    Merchant,
     Message,
     MessageTranslation,
     ProblemType,
+    Rating,
     ReferenceCounter,
     Remedy,
     TimelineEvent,
@@ -134,3 +136,21 @@ class ReferenceCounterAdmin(admin.ModelAdmin):
     list_display = ["agency", "year", "last_number"]
     list_filter = ["agency", "year"]
     search_fields = ["agency__code"]
+
+
+@admin.register(Merchant)
+class MerchantAdmin(admin.ModelAdmin):
+    list_display = ["name", "key", "contact_email", "language", "country"]
+    search_fields = ["name", "key", "contact_email"]
+    list_filter = ["country", "language"]
+
+
+@admin.register(Rating)
+class RatingAdmin(admin.ModelAdmin):
+    list_display = ["dispute", "aspect", "score", "rated_at"]
+    list_filter = ["aspect", "score"]
+    search_fields = ["dispute__reference", "comment"]
+    readonly_fields = ["dispute", "aspect", "score", "comment", "language", "rated_at"]
+
+    def has_add_permission(self, request):
+        return False

@@ -11,6 +11,10 @@ Arguments: ``event`` (a ``TimelineEvent``; ``event.subject_message`` is the mess
 event, when the service had it in hand) and ``share_with_partner`` (False for a change applied
 from the partner's own packet, or one the service marks as local only).
 
+``merchant_link_issued`` is sent inside the transaction that issued a merchant's link (an
+invitation, a resend, a reminder), with ``dispute`` and ``kind`` ("invitation" or "reminder"):
+the app that emails merchants writes its row in that transaction and sends after commit.
+
 The domain imports none of its listeners, so ``disputes`` never depends on ``relay`` or
 ``portal`` (tests/test_architecture.py checks the whole import graph).
 """
@@ -18,3 +22,4 @@ The domain imports none of its listeners, so ``disputes`` never depends on ``rel
 from django.dispatch import Signal
 
 timeline_event_recorded = Signal()
+merchant_link_issued = Signal()

@@ -64,6 +64,31 @@ TRANSITIONS: dict[str, Transition] = {
             "merchant_contact",
         ),
         _t("start_negotiation", {S.MERCHANT_CONTACTED}, S.NEGOTIATION, {"stage"}, "negotiation"),
+        # The merchant's first answer through their link opens the negotiation.
+        _t("merchant_respond", {S.MERCHANT_CONTACTED}, S.NEGOTIATION, {"merchant"}),
+        # The merchant declines the consumer's claim: the agency mediates or refers.
+        _t(
+            "merchant_decline",
+            {S.MERCHANT_CONTACTED, S.NEGOTIATION},
+            S.MEDIATION,
+            {"merchant"},
+        ),
+        # The reply clock ran out: recorded by the node's beat (system), or by the caseworker of
+        # the side that handles the negotiation; the case goes to mediation.
+        _t(
+            "record_merchant_silence",
+            {S.MERCHANT_CONTACTED},
+            S.MEDIATION,
+            {"system", "stage"},
+            "negotiation",
+        ),
+        # The merchant grants what the consumer asked for: settled on the consumer's terms.
+        _t(
+            "accept_requested_remedy",
+            {S.MERCHANT_CONTACTED, S.NEGOTIATION, S.MEDIATION},
+            S.SETTLED,
+            {"merchant"},
+        ),
         _t(
             "start_mediation",
             {S.MERCHANT_CONTACTED, S.NEGOTIATION},

@@ -96,6 +96,53 @@ class ReferenceCounter(models.Model):
         return f"{self.agency_id} {self.year}: {self.last_number}"
 
 
+class Merchant(models.Model):
+    """A merchant as this node knows it, recorded once and reused by later disputes against it.
+
+    ``key`` is the normalised identity: ``web:<domain>`` for a web shop, ``shop:<marketplace>:<id>``
+    for a marketplace shop (see ``disputes.services.merchant_key``).
+    """
+
+    key = models.CharField(_("identity"), max_length=300, unique=True)
+    name = models.CharField(_("merchant name"), max_length=200)
+    web_domain = models.CharField(_("web domain"), max_length=253, blank=True)
+    marketplace = models.CharField(_("marketplace"), max_length=100, blank=True)
+    shop_id = models.CharField(_("shop id on the marketplace"), max_length=100, blank=True)
+    contact_email = models.EmailField(_("contact email"))
+    language = models.CharField(_("language"), max_length=10, validators=[language_validator])
+    country = models.ForeignKey(
+        Country, on_delete=models.PROTECT, related_name="+", verbose_name=_("country")
+    )
+    created_at = models.DateTimeField(_("recorded"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("merchant")
+        verbose_name_plural = _("merchants")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(web_domain="") | (~Q(marketplace="") & ~Q(shop_id="")),
+                name="merchant_has_domain_or_shop",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key})"
+
+
+class RemedyKind(models.TextChoices):
+    REFUND = "refund", _("Refund")
+    REPLACEMENT = "replacement", _("Replacement")
+    REPAIR = "repair", _("Repair")
+    OTHER = "other", _("Other")
+
+
+class Receipt(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    NOT_RECEIVED = "not_received", _("Not received")
+
+
 class Dispute(models.Model):
     reference = models.CharField(
         _("reference"),
@@ -205,6 +252,32 @@ class Dispute(models.Model):
     # Bumped to revoke every tracking link issued so far.
     tracking_link_version = models.PositiveIntegerField(default=1)
 
+    # The merchant taking part through their own link (negotiation), and the settlement's terms.
+    merchant = models.ForeignKey(
+        Merchant,
+        on_delete=models.PROTECT,
+        related_name="disputes",
+        null=True,
+        blank=True,
+        verbose_name=_("merchant on record"),
+    )
+    # Bumped to revoke every merchant link issued so far; 0: the merchant was never invited.
+    merchant_link_version = models.PositiveIntegerField(default=0)
+    merchant_invited_at = models.DateTimeField(_("merchant invited"), null=True, blank=True)
+    merchant_reply_due_on = models.DateField(_("merchant reply due"), null=True, blank=True)
+    # The reply deadline a reminder was sent for: set by one conditional update, so never twice.
+    merchant_reminded_for = models.DateField(_("merchant reminded"), null=True, blank=True)
+    merchant_replied_at = models.DateTimeField(_("merchant replied"), null=True, blank=True)
+    settlement_remedy = models.CharField(
+        _("remedy agreed"), max_length=20, choices=RemedyKind.choices, blank=True
+    )
+    settlement_due_on = models.DateField(_("to be carried out by"), null=True, blank=True)
+    settlement_performed_on = models.DateField(_("carried out on"), null=True, blank=True)
+    settlement_performance_note = models.TextField(_("how it was carried out"), blank=True)
+    consumer_receipt = models.CharField(
+        _("the consumer says"), max_length=20, choices=Receipt.choices, blank=True
+    )
+
     class Meta:
         verbose_name = _("dispute")
         verbose_name_plural = _("disputes")
@@ -224,6 +297,10 @@ class Dispute(models.Model):
             models.CheckConstraint(
                 condition=~Q(partner_agency=models.F("home_agency")),
                 name="dispute_partner_is_not_home",
+            ),
+            models.CheckConstraint(
+                condition=Q(settlement_amount__isnull=True) | Q(settlement_amount__gte=0),
+                name="dispute_settlement_amount_not_negative",
             ),
         ]
 
@@ -375,3 +452,62 @@ class TimelineEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dispute.reference} {self.at:%Y-%m-%d %H:%M} {self.kind}"
+
+
+class AccountTranslation(models.Model):
+    """A caseworker's translation of the consumer's own account, kept beside it (for the
+    merchant, who reads the complaint in their language); the account is never changed."""
+
+    dispute = models.ForeignKey(
+        Dispute,
+        on_delete=models.CASCADE,
+        related_name="account_translations",
+        verbose_name=_("dispute"),
+    )
+    language = models.CharField(_("language"), max_length=10, validators=[language_validator])
+    body = models.TextField(_("translation"))
+    translated_by = models.CharField(_("translated by"), max_length=200)
+    translated_at = models.DateTimeField(_("translated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("translation of the consumer's account")
+        verbose_name_plural = _("translations of the consumer's account")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dispute", "language"], name="one_account_translation_per_language"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dispute.reference} → {self.language}"
+
+
+class Rating(models.Model):
+    """The consumer's rating of the result or of the handling, once each, after the outcome."""
+
+    class Aspect(models.TextChoices):
+        RESULT = "result", _("The result")
+        HANDLING = "handling", _("The handling")
+
+    dispute = models.ForeignKey(
+        Dispute, on_delete=models.CASCADE, related_name="ratings", verbose_name=_("dispute")
+    )
+    aspect = models.CharField(_("rated"), max_length=20, choices=Aspect.choices)
+    score = models.PositiveSmallIntegerField(_("score (1–5)"))
+    comment = models.TextField(_("comment"), blank=True)
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    rated_at = models.DateTimeField(_("rated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("rating")
+        verbose_name_plural = _("ratings")
+        ordering = ["dispute", "aspect"]
+        constraints = [
+            models.UniqueConstraint(fields=["dispute", "aspect"], name="one_rating_per_aspect"),
+            models.CheckConstraint(
+                condition=Q(score__gte=1) & Q(score__lte=5), name="rating_score_1_to_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dispute.reference} {self.aspect}: {self.score}"

@@ -315,14 +315,21 @@ def duration(filters: Filters, measure: str) -> dict:
 
 
 def consumer_ratings(filters: Filters) -> dict | None:
-    """Consumer ratings of the period: None while nothing records them.
+    """Consumer ratings given in the period (result and handling, 1 to 5): per aspect how many,
+    the average and the distribution, by the same filters; None while there are none."""
+    from disputes.models import Rating
+    from disputes.selectors import rating_summary
 
-    Ratings arrive with merchant participation (issue 16). When its rating model lands, this is
-    the one place to aggregate it (count, average, distribution, by the same filters), as a
-    rollup measure if the page needs it fast; the page and exports already show None as "not
-    recorded yet".
-    """
-    return None
+    last = filters.last_month
+    after = dt.date(last.year + last.month // 12, last.month % 12 + 1, 1)
+    ratings = Rating.objects.filter(
+        rated_at__date__gte=filters.first_month, rated_at__date__lt=after
+    )
+    if filters.partner:
+        ratings = ratings.filter(dispute__partner_agency=filters.partner)
+    if filters.category:
+        ratings = ratings.filter(dispute__category=filters.category)
+    return rating_summary(ratings)
 
 
 def _cents(amount) -> Decimal | None:

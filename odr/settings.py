@@ -158,6 +158,7 @@ INSTALLED_APPS = [
     "axes",
     "audit",
     "ops",  # health, readiness, metrics, doctor
+    "merchants",
 ]
 
 MIDDLEWARE = [
@@ -326,6 +327,7 @@ ODR_API_KEY_CACHE_SECONDS = float(env("ODR_API_KEY_CACHE_SECONDS", "5"))
 # Public statistics withhold any count below this (and the amount or duration it would reveal).
 ODR_STATISTICS_MIN_COUNT = env_int("ODR_STATISTICS_MIN_COUNT", 5)
 ODR_TRACKING_LINK_MAX_AGE_DAYS = env_int("ODR_TRACKING_LINK_MAX_AGE_DAYS", 30)
+ODR_MERCHANT_LINK_MAX_AGE_DAYS = env_int("ODR_MERCHANT_LINK_MAX_AGE_DAYS", 30)
 # The packet transport may use plain HTTP only on loopback and in development.
 ODR_RELAY_ALLOW_HTTP = env_bool("ODR_RELAY_ALLOW_HTTP", default=not PRODUCTION)
 # Relay retries: exponential backoff with jitter between these bounds, until the MoU's deadline.
@@ -403,6 +405,15 @@ CELERY_BEAT_SCHEDULE = {
     "casework-sweep-deadlines": {
         "task": "casework.tasks.sweep_deadlines",
         "schedule": float(env("ODR_DEADLINE_SWEEP_SECONDS", "900")),
+    },
+    # Reminders before a merchant's reply deadline, and silence recorded after it (once each).
+    "merchants-reply-clock": {
+        "task": "merchants.tasks.run_merchant_reply_clock",
+        "schedule": float(env("ODR_MERCHANT_CLOCK_SECONDS", "600")),
+    },
+    "merchants-resend-pending-notices": {
+        "task": "merchants.tasks.send_pending_merchant_notices",
+        "schedule": 60.0,
     },
     "portal-purge-expired-drafts": {
         "task": "portal.tasks.purge_expired_drafts",

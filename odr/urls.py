@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("figures.urls")),
     path("casework/", include("casework.urls")),
     path("accounts/", include("accounts.urls")),
+    path("merchant/", include("merchants.urls")),
     path("", include("portal.urls")),
 ]
 

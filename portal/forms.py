@@ -260,3 +260,42 @@ class FindDisputeForm(PortalForm):
 
     def clean_reference(self):
         return self.cleaned_data["reference"].strip().upper()
+
+
+class ReceiptForm(PortalForm):
+    received = forms.TypedChoiceField(
+        label=_("Did you receive it?"),
+        choices=[("yes", _("Yes, I received it")), ("no", _("No, it has not arrived"))],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label=_("Anything to add (optional)"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+SCORES = [(str(n), str(n)) for n in range(1, 6)]
+
+
+class RatingForm(PortalForm):
+    result = forms.TypedChoiceField(
+        label=_("How satisfied are you with the result? (1 = not at all, 5 = very)"),
+        choices=SCORES,
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    handling = forms.TypedChoiceField(
+        label=_("How satisfied are you with how your case was handled?"),
+        choices=SCORES,
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("Comment (optional)"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

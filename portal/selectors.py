@@ -218,6 +218,23 @@ def open_settlement_proposal(dispute: Dispute) -> bool:
     )
 
 
+def can_confirm_receipt(dispute: Dispute) -> bool:
+    """Settled, and the consumer has not yet confirmed receipt (they may correct "not arrived")."""
+    return dispute.status in (Status.SETTLED, Status.CLOSED) and dispute.consumer_receipt != (
+        "received"
+    )
+
+
+def consumer_ratings(dispute: Dispute) -> dict[str, int]:
+    return dict(dispute.ratings.values_list("aspect", "score"))
+
+
+def can_rate(dispute: Dispute) -> bool:
+    from disputes.services.performance import OUTCOMES
+
+    return dispute.status in OUTCOMES and not dispute.ratings.exists()
+
+
 def consumer_deadlines(dispute: Dispute) -> list[tuple[str, object]]:
     labels = [
         ("review_due_on", _("Review of your dispute by %(agency)s")),

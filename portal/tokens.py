@@ -1,44 +1,45 @@
 """Passwordless tracking links: a signed, expiring token naming one dispute and its link version.
 
-Bumping ``Dispute.tracking_link_version`` revokes every link issued before.
+Bumping ``Dispute.tracking_link_version`` revokes every link issued before (``odr.links``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
-from django.core import signing
 from django.urls import reverse
 
 from disputes.models import Dispute
+from odr.links import CapabilityLink
 
 SALT = "portal.tracking-link"
 
 
-def _signer() -> signing.TimestampSigner:
-    return signing.TimestampSigner(salt=SALT)
+def tracking_link() -> CapabilityLink:
+    return CapabilityLink(
+        SALT,
+        "tracking_link_version",
+        dt.timedelta(days=settings.ODR_TRACKING_LINK_MAX_AGE_DAYS),
+    )
 
 
 def make_tracking_token(dispute: Dispute) -> str:
-    return _signer().sign_object({"d": dispute.pk, "v": dispute.tracking_link_version})
+    return tracking_link().make(dispute)
 
 
 def dispute_for_token(token: str) -> Dispute | None:
     """The dispute a token opens, or None if it is tampered, expired or revoked."""
-    max_age = settings.ODR_TRACKING_LINK_MAX_AGE_DAYS * 24 * 3600
-    try:
-        payload = _signer().unsign_object(token, max_age=max_age)
-    except (signing.BadSignature, ValueError, TypeError):
-        return None
-    if not isinstance(payload, dict):
+    link = tracking_link()
+    opened = link.open(token)
+    if opened is None:
         return None
     dispute = (
         Dispute.objects.select_related("home_agency", "partner_agency", "category")
-        .filter(pk=payload.get("d"))
+        .filter(pk=opened.pk)
         .first()
     )
-    if dispute is None or dispute.tracking_link_version != payload.get("v"):
-        return None
-    return dispute
+    return dispute if link.is_current(opened, dispute) else None
 
 
 def tracking_path(dispute: Dispute) -> str:

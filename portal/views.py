@@ -7,6 +7,7 @@ JavaScript; every action is a plain form POST protected by CSRF.
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from agencies.selectors import this_agency
+from disputes import services as disputes
 from disputes.models import Dispute
 from odr.cache import hit_limit
 from odr.errors import DomainError
@@ -265,6 +267,11 @@ def _track_context(request, dispute: Dispute, token: str, **forms_in_use) -> dic
         "message_form": forms.MessageForm(),
         "settlement_form": forms.SettlementForm(),
         "withdraw_form": forms.WithdrawForm(),
+        "receipt_form": forms.ReceiptForm(),
+        "rating_form": forms.RatingForm(),
+        "can_confirm_receipt": selectors.can_confirm_receipt(dispute),
+        "ratings": selectors.consumer_ratings(dispute),
+        "can_rate": selectors.can_rate(dispute),
     }
     context.update(forms_in_use)
     return context
@@ -283,6 +290,8 @@ TRACK_FORMS = {
     "message": ("message_form", forms.MessageForm),
     "settlement": ("settlement_form", forms.SettlementForm),
     "withdraw": ("withdraw_form", forms.WithdrawForm),
+    "receipt": ("receipt_form", forms.ReceiptForm),
+    "rating": ("rating_form", forms.RatingForm),
 }
 
 DONE_MESSAGES = {
@@ -290,6 +299,8 @@ DONE_MESSAGES = {
     "message": _("Your message has been sent."),
     "settlement": _("Your answer to the proposal has been recorded."),
     "withdraw": _("Your dispute has been withdrawn."),
+    "receipt": _("Thank you. Your answer has been sent to the agencies."),
+    "rating": _("Thank you for rating your case."),
 }
 
 
@@ -323,8 +334,28 @@ def track_action(request, token: str, action: str):
                     reason=data["reason"],
                     language=language,
                 )
-            else:
+            elif action == "withdraw":
                 services.withdraw(dispute, reason=data["reason"], language=language)
+            elif action == "receipt":
+                disputes.confirm_receipt(
+                    dispute,
+                    actor=disputes.Actor.consumer(dispute.consumer_name),
+                    received=data["received"],
+                    note=data["note"],
+                    language=language,
+                )
+            else:
+                consumer = disputes.Actor.consumer(dispute.consumer_name)
+                with transaction.atomic():
+                    for aspect in ("result", "handling"):
+                        disputes.rate_dispute(
+                            dispute,
+                            actor=consumer,
+                            aspect=aspect,
+                            score=data[aspect],
+                            comment=data["comment"] if aspect == "result" else "",
+                            language=language,
+                        )
         except DomainError as error:
             form.add_error("files" if "file" in error.code else None, error.message)
         else:

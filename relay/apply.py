@@ -42,6 +42,10 @@ STATUS_TEXT_ARGUMENT: dict[str, str | None] = {
     "request_clarification": "question",
     "provide_clarification": "answer",
     "refer_out_of_scope": "reason",
+    "merchant_respond": "note",
+    "merchant_decline": "reasons",
+    "record_merchant_silence": "note",
+    "accept_requested_remedy": "text",
 }
 
 
@@ -152,20 +156,7 @@ def _apply_status(body: dict, sender: Agency, dispute: Dispute) -> None:
     actor = _remote_actor(sender, body["actor_kind"], body["actor_name"])
     transition = body["transition"]
     if transition is None:
-        if body["event"] == "settlement_proposed":
-            amount = body["data"].get("amount")
-            disputes.propose_settlement(
-                dispute,
-                actor=actor,
-                proposal=body["text"],
-                language=body["language"],
-                amount=Decimal(amount) if amount else None,
-                currency=body["data"].get("currency") or "",
-            )
-        else:
-            disputes.reject_settlement(
-                dispute, actor=actor, reason=body["text"], language=body["language"]
-            )
+        _apply_case_event(body, actor, dispute)
         return
     if transition not in STATUS_TEXT_ARGUMENT:
         raise DomainError(
@@ -180,7 +171,53 @@ def _apply_status(body: dict, sender: Agency, dispute: Dispute) -> None:
         kwargs["language"] = body["language"]
     if transition == "refer_out_of_scope":
         kwargs["body"] = _domestic_body(body["data"].get("referred_to"))
+    if transition == "accept_requested_remedy":
+        kwargs["perform_by"] = _date(body["data"].get("perform_by"))
     service(dispute, actor=actor, **kwargs)
+
+
+def _date(value) -> dt.date | None:
+    try:
+        return parse_date(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _apply_case_event(body: dict, actor: Actor, dispute: Dispute) -> None:
+    """A case event without a status change (``dispute.status`` with ``event`` set)."""
+    event, data = body["event"], body["data"]
+    if event == "settlement_proposed":
+        amount = data.get("amount")
+        disputes.propose_settlement(
+            dispute,
+            actor=actor,
+            proposal=body["text"],
+            language=body["language"],
+            amount=Decimal(amount) if amount else None,
+            currency=data.get("currency") or "",
+            remedy=data.get("remedy") or "",
+            perform_by=_date(data.get("perform_by")),
+        )
+    elif event == "settlement_rejected":
+        disputes.reject_settlement(
+            dispute, actor=actor, reason=body["text"], language=body["language"]
+        )
+    elif event == "performance_confirmed":
+        disputes.confirm_performance(
+            dispute,
+            actor=actor,
+            performed_on=_date(data.get("performed_on")),
+            note=body["text"],
+            language=body["language"],
+        )
+    else:  # receipt_confirmed, receipt_not_received (the schema allows no other)
+        disputes.confirm_receipt(
+            dispute,
+            actor=actor,
+            received=event == "receipt_confirmed",
+            note=body["text"],
+            language=body["language"],
+        )
 
 
 def _domestic_body(code) -> DomesticBody:
@@ -204,6 +241,8 @@ def _apply_outcome(body: dict, sender: Agency, dispute: Dispute) -> None:
             language=body["language"],
             amount=amount,
             currency=body["settlement_currency"],
+            remedy=body.get("settlement_remedy") or "",
+            perform_by=_date(body.get("settlement_due_on")),
         )
     elif transition == "record_no_settlement":
         disputes.record_no_settlement(

@@ -22,7 +22,16 @@ logger = logging.getLogger(__name__)
 OUTCOME_TRANSITIONS = frozenset(
     {"record_settlement", "record_no_settlement", "accept_settlement", "refer_to_adjudication"}
 )
-NOTE_EVENTS = frozenset({"settlement_proposed", "settlement_rejected"})
+# Case events without a status change that travel in dispute.status (``event``).
+NOTE_EVENTS = frozenset(
+    {
+        "settlement_proposed",
+        "settlement_rejected",
+        "performance_confirmed",
+        "receipt_confirmed",
+        "receipt_not_received",
+    }
+)
 
 ACTOR_KIND = {
     TimelineEvent.Actor.CONSUMER: "consumer",
@@ -146,7 +155,7 @@ def status_body(event: TimelineEvent) -> dict:
 def outcome_body(event: TimelineEvent, dispute: Dispute) -> dict:
     data = event.data or {}
     amount = dispute.settlement_amount
-    return {
+    body = {
         "transition": data["transition"],
         "from_status": event.from_status,
         "to_status": event.to_status,
@@ -159,6 +168,13 @@ def outcome_body(event: TimelineEvent, dispute: Dispute) -> dict:
         "referred_to": data.get("referred_to"),
         "at": event.at.isoformat(),
     }
+    if dispute.settlement_remedy and data["transition"] == "record_settlement":
+        # Members added within v1: sent only when there is something to say, so an outcome
+        # without them is the same packet a partner on an earlier release understands.
+        due = dispute.settlement_due_on
+        body["settlement_remedy"] = dispute.settlement_remedy
+        body["settlement_due_on"] = due.isoformat() if due else None
+    return body
 
 
 def document_body(evidence: Evidence, event: TimelineEvent) -> dict:

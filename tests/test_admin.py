@@ -10,7 +10,7 @@ MODELS = [(model._meta.app_label, model._meta.model_name) for model in admin.sit
 OURS = [
     item
     for item in MODELS
-    if item[0] in {"agencies", "disputes", "relay", "api", "portal", "accounts"}
+    if item[0] in {"agencies", "disputes", "relay", "api", "portal", "accounts", "merchants"}
 ]
 
 

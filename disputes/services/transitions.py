@@ -17,10 +17,11 @@ from agencies.selectors import partner_and_mou, scope_problems
 from odr.errors import IllegalTransition, InvalidInput, NotAllowed, OutOfScope
 
 from ..lifecycle import TRANSITIONS
-from ..models import Dispute, TimelineEvent
+from ..models import Dispute, RemedyKind, TimelineEvent
 from ..selectors import missed_deadlines
 from .actors import Actor, side_of
 from .rows import holding_lock, lock_dispute
+from .terms import check_amount, check_currency, check_perform_by, check_text
 from .timeline import apply_transition, record_event, require_text
 
 
@@ -148,36 +149,66 @@ def propose_settlement(
     dispute: Dispute,
     *,
     actor: Actor,
-    proposal: str,
+    proposal: str = "",
     language: str,
-    amount: Decimal | None = None,
+    amount=None,
     currency: str = "",
+    remedy: str = "",
+    perform_by: dt.date | None = None,
 ) -> Dispute:
-    """Put the merchant's offer to the consumer; the status stays until they answer."""
-    proposal = require_text(proposal, _("the proposed settlement"))
+    """Put terms to the consumer: the merchant's offer (through their link, or passed on by an
+    agency), or the agency's own in mediation. The status stays until the consumer answers.
+
+    With a remedy (refund, replacement, repair, other) the terms say by when it is carried out; a
+    refund needs an amount and currency. Without one (an agency's offer in words, as packets of
+    protocol v1 carry it) the amount is optional. The merchant always names a remedy.
+    """
+    if remedy and remedy not in RemedyKind.values:
+        raise InvalidInput(_("Choose a remedy."), code="remedy_invalid")
+    proposal = check_text(
+        proposal, _("the proposed settlement"), required=remedy in ("", RemedyKind.OTHER)
+    )
     dispute = lock_dispute(dispute)
     if dispute.status not in TRANSITIONS["accept_settlement"].sources:
         raise IllegalTransition(
             _("A settlement can only be proposed while the merchant is engaged."),
             code="illegal_transition",
         )
-    if side_of(actor, dispute) not in ("home", "partner"):
-        raise NotAllowed(_("Only an agency may put a settlement to the consumer."))
-    dispute.settlement_proposal = proposal
+    side = side_of(actor, dispute)
+    if side not in ("home", "partner", "merchant"):
+        raise NotAllowed(_("Only the merchant or an agency may propose terms."))
+    if side == "merchant" and not remedy:
+        raise InvalidInput(_("Choose a remedy."), code="remedy_invalid")
+    if amount not in (None, "") or remedy == RemedyKind.REFUND:
+        currency = check_currency(currency)
+        amount = check_amount(dispute, amount, currency, checked_here=not actor.is_remote)
+    else:
+        amount, currency = None, ""
+    if remedy:
+        acting = dispute.partner_agency if dispute.partner_agency_id else dispute.home_agency
+        perform_by = check_perform_by(dispute, perform_by, acting, checked_here=not actor.is_remote)
+    else:
+        perform_by = None
+    terms = proposal or str(RemedyKind(remedy).label)
+    dispute.settlement_proposal = terms
     dispute.settlement_proposed_at = timezone.now()
     dispute.settlement_amount = amount
-    dispute.settlement_currency = currency.upper() if amount is not None else ""
+    dispute.settlement_currency = currency
+    dispute.settlement_remedy = remedy
+    dispute.settlement_due_on = perform_by
     dispute.save()
     record_event(
         dispute,
         actor,
         TimelineEvent.Kind.NOTE,
-        text=proposal,
+        text=terms,
         language=language,
         data={
             "event": "settlement_proposed",
             "amount": str(amount) if amount is not None else None,
-            "currency": dispute.settlement_currency,
+            "currency": currency,
+            "remedy": remedy or None,
+            "perform_by": perform_by.isoformat() if perform_by else None,
         },
     )
     return dispute
@@ -232,8 +263,17 @@ def record_settlement(
     language: str,
     amount: Decimal | None = None,
     currency: str = "",
+    remedy: str = "",
+    perform_by: dt.date | None = None,
 ) -> Dispute:
+    """The terms the parties agreed (in mediation, or reached outside the platform); with a
+    remedy, the date by which it is carried out."""
     summary = require_text(summary, _("the terms of the settlement"))
+    if remedy and remedy not in RemedyKind.values:
+        raise InvalidInput(_("Choose a remedy."), code="remedy_invalid")
+    if remedy:
+        acting = dispute.partner_agency if dispute.partner_agency_id else dispute.home_agency
+        perform_by = check_perform_by(dispute, perform_by, acting, checked_here=not actor.is_remote)
     return apply_transition(
         dispute,
         "record_settlement",
@@ -245,6 +285,10 @@ def record_settlement(
             "outcome_summary": summary,
             "settlement_amount": amount,
             "settlement_currency": currency.upper() if amount is not None else "",
+            "settlement_remedy": remedy,
+            "settlement_due_on": perform_by if remedy else None,
+            "settlement_proposal": "",
+            "settlement_proposed_at": None,
         },
     )
 

@@ -39,6 +39,7 @@ class LocalCluster:
         fresh: bool = True,
         relay: bool = True,
         ports: dict[str, int] | None = None,
+        collect_static: bool = False,
     ):
         self.base_dir = Path(base_dir)
         self.codes = list(codes)
@@ -51,6 +52,8 @@ class LocalCluster:
         self.relay = relay
         # Preferred ports (the demo's stable URLs); a busy one is replaced by a free one.
         self.ports = dict(ports or {})
+        # Static files for pages a browser test looks at (gunicorn serves them through WhiteNoise).
+        self.collect_static = collect_static
         self.run_id = secrets.token_hex(4)
         self.nodes: dict[str, Node] = {}
         self._databases: list[str] = []
@@ -159,6 +162,8 @@ class LocalCluster:
             node.start_broker()
             node.manage("migrate", "--no-input", "-v", "0")
             node.manage("seed_agencies", *inboxes)
+            if self.collect_static:
+                node.manage("collectstatic", "--no-input", "-v", "0")
             if self.relay:
                 node.manage("node_keys", "init")
 

@@ -202,6 +202,9 @@ class Node:
                 "5",
                 "--access-logfile",
                 "-",
+                # Without query strings: a merchant's link token comes as ?t= (docs/operations).
+                "--access-logformat",
+                '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)s',
             ],
         )
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from disputes.models import Dispute, TimelineEvent
 from tests.factories import SupervisorFactory, file_dispute
@@ -90,20 +93,36 @@ def test_partner_accepts_works_the_case_and_home_closes(
     assert status_after(caseworker_client, dispute, "start_negotiation", {"language": "en"}) == (
         "negotiation"
     )
-    offer = {"proposal": "Full refund", "amount": "85.50", "currency": "usd", "language": "en"}
+    offer = {
+        "remedy": "refund",
+        "proposal": "Full refund",
+        "amount": "85.50",
+        "currency": "usd",
+        "perform_by": (timezone.now().date() + dt.timedelta(days=14)).isoformat(),
+        "language": "en",
+    }
     assert status_after(caseworker_client, dispute, "propose_settlement", offer) == "negotiation"
     assert dispute.settlement_proposal == "Full refund"
     assert dispute.settlement_currency == "USD"
+    assert dispute.settlement_remedy == "refund"
     assert status_after(caseworker_client, dispute, "start_mediation", {"language": "en"}) == (
         "mediation"
     )
     terms = {
         "summary": "Refund of 85.50 USD",
+        "remedy": "refund",
         "amount": "85.50",
         "currency": "USD",
         "language": "en",
     }
+    # A remedy needs its date; without it nothing changes.
+    refused = act(caseworker_client, dispute, "record_settlement", terms)
+    assert refused.status_code == 400
+    dispute.refresh_from_db()
+    assert dispute.status == "mediation"
+    terms["perform_by"] = (timezone.now().date() + dt.timedelta(days=7)).isoformat()
     assert status_after(caseworker_client, dispute, "record_settlement", terms) == "settled"
+    assert str(dispute.settlement_due_on) == terms["perform_by"]
     at_partner_node("ID-BPKN")
     assert status_after(caseworker_client, dispute, "close", {"language": "id"}) == "closed"
     who = dispute.timeline.get(to_status="accepted_by_partner")

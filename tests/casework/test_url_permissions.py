@@ -33,6 +33,9 @@ URLS = {
     "translate_message": ("post", "caseworker", True),
     "add_document": ("post", "caseworker", True),
     "evidence": ("get", "caseworker", True),
+    "translate_account": ("post", "caseworker", True),
+    "invite_merchant": ("post", "caseworker", True),
+    "revoke_merchant_link": ("post", "caseworker", True),
 }
 
 
@@ -86,6 +89,9 @@ def url_of(name: str, world) -> str:
         "translate_message": [dispute.reference, dispute.messages.first().pk],
         "add_document": [dispute.reference],
         "evidence": [dispute.reference, dispute.evidence.first().pk],
+        "translate_account": [dispute.reference],
+        "invite_merchant": [dispute.reference],
+        "revoke_merchant_link": [dispute.reference],
         "delete_view": [world["view"].pk],
     }
     return reverse(f"casework:{name}", args=kwargs.get(name, []))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -54,6 +55,11 @@ def arguments(name: str) -> dict:
         },
         "record_no_settlement": {"summary": "Merchant refused.", "language": "en"},
         "refer_to_adjudication": {"body": adjudicator, "reason": "No agreement."},
+        "merchant_decline": {"reasons": "The parcel was delivered.", "language": "ko"},
+        "accept_requested_remedy": {
+            "perform_by": dt.date.today() + dt.timedelta(days=10),
+            "language": "ko",
+        },
     }.get(name, {})
 
 
@@ -62,7 +68,12 @@ def actor_for(side: str, caseworker) -> Actor:
         "home": Actor.caseworker(caseworker),
         "partner": Actor.agency("KR-KCA"),
         "consumer": Actor.consumer("Dewi Lestari"),
+        "merchant": services.merchant_actor("Seoul Gadget Store"),
+        "system": Actor.system(),
     }[side]
+
+
+SERVICES = services.TRANSITION_SERVICES
 
 
 CASES = [(name, status) for name in TRANSITIONS for status in Status]
@@ -75,7 +86,7 @@ def test_transition_from_every_status(seeded, caseworker, name, status):
     partner_stages = dispute.mou.partner_stages if dispute.mou_id else active_mou().partner_stages
     side = sorted(allowed_sides(transition, status, partner_stages))[0]
     events_before = dispute.timeline.count()
-    service = services.TRANSITION_SERVICES[name]
+    service = SERVICES[name]
 
     if status in transition.sources:
         changed = service(dispute, actor=actor_for(side, caseworker), **arguments(name))
@@ -109,9 +120,7 @@ def test_transition_refused_for_the_wrong_side(seeded, caseworker, name, side):
     status = sorted(transition.sources)[0]
     dispute = dispute_in(status)
     with pytest.raises(NotAllowed) as raised:
-        services.TRANSITION_SERVICES[name](
-            dispute, actor=actor_for(side, caseworker), **arguments(name)
-        )
+        SERVICES[name](dispute, actor=actor_for(side, caseworker), **arguments(name))
     assert raised.value.code == "actor_not_allowed"
     dispute.refresh_from_db()
     assert dispute.status == status
