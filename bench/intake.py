@@ -18,6 +18,14 @@ Prints one JSON line per run: mode, filings_per_s, p50_ms, p95_ms, p99_ms, error
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Not this folder: bench/statistics.py and bench/queue.py (the statistics and queue benchmarks)
+# would shadow the standard library's modules of those names, which this script and its
+# libraries use.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import argparse
 import http.client
 import json

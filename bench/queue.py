@@ -28,13 +28,13 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HE
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-from urllib.parse import urlparse, urlunparse  # noqa: E402
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import time
+from urllib.parse import urlparse, urlunparse
 
 # Weighted: most disputes of a node's three years are finished; a fifth are open.
 STATUSES = (

@@ -27,6 +27,14 @@ is ONE JSON line on stdout; progress goes to stderr.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Not this folder: bench/statistics.py and bench/queue.py (the statistics and queue benchmarks)
+# would shadow the standard library's modules of those names, which this script and its
+# libraries use.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import argparse
 import contextlib
 import json

@@ -28,13 +28,13 @@ ROOT = HERE.parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from urllib.parse import urlparse, urlunparse  # noqa: E402
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from urllib.parse import urlparse, urlunparse
 
 SEED_DISPUTES = """
 INSERT INTO disputes_dispute (

@@ -64,3 +64,39 @@ def test_more_messages_do_not_mean_more_queries(caseworker_client, caseworker, s
         )
         services.add_translation(message, actor=actor, language="en", body=f"Message {number}")
     assert queries_for(caseworker_client, dispute) == few
+
+
+def test_an_accepted_offer_shows_as_the_outcome_not_as_an_open_offer(
+    caseworker_client, caseworker, seeded
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    home = services.Actor.caseworker(caseworker)
+    dispute = services.forward_dispute(
+        services.start_review(file_dispute(), actor=home), actor=home
+    )
+    kca = services.Actor.agency("KR-KCA")
+    merchant = services.Actor.agency("KR-KCA", name="Seoul Gadget", on_behalf_of="merchant")
+    services.accept_forwarded(dispute, actor=kca)
+    services.contact_merchant(dispute, actor=kca)
+    services.merchant_respond(dispute, actor=merchant)
+    services.propose_settlement(
+        dispute,
+        actor=merchant,
+        proposal="Full refund",
+        language="en",
+        amount="1250000",
+        currency="IDR",
+        remedy="refund",
+        perform_by=timezone.now().date() + dt.timedelta(days=7),
+    )
+    page = reverse("casework:detail", args=[dispute.reference])
+    assert "Offer put to the consumer" in caseworker_client.get(page).content.decode()
+
+    services.accept_settlement(dispute, actor=services.Actor.consumer("Dewi"))
+    html = caseworker_client.get(page).content.decode()
+    assert "Offer put to the consumer" not in html
+    assert "Outcome" in html
+    assert "Full refund (IDR\xa01,250,000)" in html
