@@ -386,16 +386,24 @@ class Message(models.Model):
         return f"{self.dispute.reference} {self.author_kind} {self.sent_at:%Y-%m-%d}"
 
 
-class MessageTranslation(models.Model):
+class Translation(models.Model):
     """A caseworker's translation, kept beside the original words and marked as such."""
 
-    message = models.ForeignKey(
-        Message, on_delete=models.CASCADE, related_name="translations", verbose_name=_("message")
-    )
     language = models.CharField(_("language"), max_length=10, validators=[language_validator])
     body = models.TextField(_("translation"))
     translated_by = models.CharField(_("translated by"), max_length=200)
     translated_at = models.DateTimeField(_("translated"), default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class MessageTranslation(Translation):
+    """A caseworker's translation of a message."""
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="translations", verbose_name=_("message")
+    )
 
     class Meta:
         verbose_name = _("message translation")
@@ -454,7 +462,7 @@ class TimelineEvent(models.Model):
         return f"{self.dispute.reference} {self.at:%Y-%m-%d %H:%M} {self.kind}"
 
 
-class AccountTranslation(models.Model):
+class AccountTranslation(Translation):
     """A caseworker's translation of the consumer's own account, kept beside it (for the
     merchant, who reads the complaint in their language); the account is never changed."""
 
@@ -464,10 +472,6 @@ class AccountTranslation(models.Model):
         related_name="account_translations",
         verbose_name=_("dispute"),
     )
-    language = models.CharField(_("language"), max_length=10, validators=[language_validator])
-    body = models.TextField(_("translation"))
-    translated_by = models.CharField(_("translated by"), max_length=200)
-    translated_at = models.DateTimeField(_("translated"), default=timezone.now)
 
     class Meta:
         verbose_name = _("translation of the consumer's account")
