@@ -10,16 +10,22 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.selectors import requires_two_factor
 
 
-def login(client, user) -> None:
-    """Signed in, and for a role that needs it, past the second factor with a confirmed
-    authenticator (as after accounts' two-factor step)."""
+def verified_login(client, user) -> TOTPDevice:
+    """Signed in with a confirmed authenticator, as after accounts' two-factor step."""
     client.force_login(user)
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device
+
+
+def login(client, user) -> None:
+    """Signed in, and for a role that needs it, past the second factor."""
     if requires_two_factor(user):
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-        device = device or TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
+        verified_login(client, user)
+    else:
+        client.force_login(user)
 
 
 def totp_code(device: TOTPDevice) -> str:

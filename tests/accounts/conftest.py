@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django_otp.oath import TOTP
 
 from agencies import roles
+from tests.staff import verified_login  # noqa: F401  (the accounts tests import it from here)
 
 PASSWORD = "correct horse battery staple"
 
@@ -46,16 +47,3 @@ def sign_in(client, username: str, password: str = PASSWORD, next_url: str = "/c
         f"/casework/login/?next={next_url}",
         {"username": username, "password": password, "next": next_url},
     )
-
-
-def verified_login(client, user):
-    """Signed in with a confirmed authenticator, as after the two-factor step."""
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    client.force_login(user)
-    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return device
