@@ -44,6 +44,7 @@ _SUPERVISION = [
     ("casework", "see_agency_queue"),
     ("casework", "approve_referral"),
     ("audit", "view_access_history"),
+    ("enforcement", "approve_enforcement_referral"),
     ("figures", "view_statistics"),
 ]
 _ADMINISTRATION = [

@@ -146,6 +146,43 @@ DOMESTIC_BODIES = [
         ),
     ),
     (
+        # Where an agency's enforcement referral asks for an illegal shop's site to be blocked.
+        "id-komdigi",
+        "ID",
+        DomesticBody.Kind.REGULATOR,
+        False,
+        "https://www.komdigi.go.id",
+        (
+            "Ministry of Communication and Digital Affairs (Komdigi)",
+            "Kementerian Komunikasi dan Digital (Komdigi)",
+            "인도네시아 통신디지털부(Komdigi)",
+        ),
+    ),
+    (
+        "kr-ftc",
+        "KR",
+        DomesticBody.Kind.REGULATOR,
+        False,
+        "https://www.ftc.go.kr",
+        (
+            "Korea Fair Trade Commission",
+            "Komisi Persaingan Usaha Korea (KFTC)",
+            "공정거래위원회",
+        ),
+    ),
+    (
+        "gb-cma",
+        "GB",
+        DomesticBody.Kind.REGULATOR,
+        False,
+        "https://www.gov.uk/government/organisations/competition-and-markets-authority",
+        (
+            "Competition and Markets Authority",
+            "Competition and Markets Authority (otoritas persaingan usaha Inggris)",
+            "영국 경쟁시장청(CMA)",
+        ),
+    ),
+    (
         "kr-cdsc",
         "KR",
         DomesticBody.Kind.DISPUTE_BODY,

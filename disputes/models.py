@@ -192,6 +192,10 @@ class Dispute(models.Model):
         Country, on_delete=models.PROTECT, related_name="+", verbose_name=_("merchant country")
     )
     merchant_contact = models.CharField(_("merchant contact"), max_length=300, blank=True)
+    # Who the merchant is, normalised so that disputes against it can be grouped (merchant
+    # watch): "web:<domain>" or "shop:<marketplace>:<shop id>" as ``Merchant.key``; blank when
+    # the filing names no web address. Derived on each node from the website (no packet field).
+    merchant_key = models.CharField(_("merchant identity"), max_length=300, blank=True)
 
     purchase_date = models.DateField(_("purchase date"))
     order_number = models.CharField(_("order number"), max_length=100, blank=True)
@@ -287,6 +291,13 @@ class Dispute(models.Model):
             models.Index(fields=["status", "filed_at"]),
             models.Index(fields=["home_agency", "status"]),
             models.Index(fields=["partner_agency", "status"]),
+            # The merchant watch counts an agency's disputes per merchant from the index alone.
+            models.Index(
+                fields=["merchant_key", "filed_at"],
+                include=["home_agency", "partner_agency", "status"],
+                name="dispute_merchant_watch",
+                condition=~Q(merchant_key=""),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="dispute_amount_not_negative"),
@@ -434,6 +445,7 @@ class TimelineEvent(models.Model):
         DEADLINES = "deadlines", _("Deadlines set")
         PACKET = "packet", _("Case packet")
         NOTE = "note", _("Note")
+        ENFORCEMENT = "enforcement", _("Enforcement referral")
 
     dispute = models.ForeignKey(
         Dispute, on_delete=models.CASCADE, related_name="timeline", verbose_name=_("dispute")

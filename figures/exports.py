@@ -9,6 +9,8 @@ from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+from odr.pdf import render_pdf
+
 SECTIONS = ("by_month", "by_partner", "by_channel", "by_category", "by_problem", "by_outcome")
 SINGLE = ("time_to_first_answer", "time_to_resolution", "resolved_in_time", "merchant_response")
 
@@ -53,10 +55,4 @@ def _cell(value) -> str:
 
 
 def as_pdf(html: str, base_url: str) -> bytes:
-    """Render the report's HTML with WeasyPrint (Pango lays out Korean and Indonesian text)."""
-    from django.contrib.staticfiles import finders
-    from weasyprint import CSS, HTML
-
-    # The style is a file, as for every page: no inline style anywhere (the site's CSP).
-    style = CSS(filename=finders.find("figures/report.css"))
-    return HTML(string=html, base_url=base_url).write_pdf(stylesheets=[style])
+    return render_pdf(html, stylesheet="figures/report.css", base_url=base_url)

@@ -159,6 +159,7 @@ INSTALLED_APPS = [
     "audit",
     "ops",  # health, readiness, metrics, doctor
     "merchants",
+    "enforcement",  # merchant watch and enforcement referrals
 ]
 
 MIDDLEWARE = [
@@ -423,6 +424,10 @@ CELERY_BEAT_SCHEDULE = {
 # A caseworker is reminded this many working days before a deadline of a case they own.
 ODR_DEADLINE_REMINDER_WORKING_DAYS = env_int("ODR_DEADLINE_REMINDER_WORKING_DAYS", 2)
 CELERY_BEAT_SCHEDULE_FILENAME = str(ODR_DATA_DIR / "celerybeat-schedule")
+# Merchant watch: a merchant with this many of the agency's disputes filed within the window
+# is flagged as a repeat merchant on the queue and listed on the merchants page.
+ODR_REPEAT_MERCHANT_THRESHOLD = env_int("ODR_REPEAT_MERCHANT_THRESHOLD", 3)
+ODR_REPEAT_MERCHANT_WINDOW_DAYS = env_int("ODR_REPEAT_MERCHANT_WINDOW_DAYS", 365)
 
 # Email: SMTP in production; a file per message in the data directory otherwise.
 EMAIL_BACKEND = env(

@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("", include("figures.urls")),
     path("casework/", include("casework.urls")),
+    path("casework/", include("enforcement.urls")),
     path("accounts/", include("accounts.urls")),
     path("merchant/", include("merchants.urls")),
     path("", include("portal.urls")),

@@ -23,7 +23,9 @@ names below.
 
 from .actors import Actor, side_of, timeline_actor
 from .deadlines import agency_today, compute_deadlines
+from .enforcement import record_enforcement_referral
 from .filing import allocate_reference, file_dispute
+from .merchant_identity import dispute_merchant_key, merchant_key, normalise_domain
 from .merchants import (
     MERCHANT_TRANSITION_SERVICES,
     accept_requested_remedy,
@@ -34,7 +36,6 @@ from .merchants import (
     merchant_answer,
     merchant_decline,
     merchant_did_not_respond,
-    merchant_key,
     merchant_propose,
     merchant_respond,
     record_merchant,
@@ -91,6 +92,7 @@ __all__ = [
     "confirm_performance",
     "confirm_receipt",
     "contact_merchant",
+    "dispute_merchant_key",
     "file_dispute",
     "flag_missed_deadlines",
     "forward_dispute",
@@ -108,10 +110,12 @@ __all__ = [
     "merchant_key",
     "merchant_propose",
     "merchant_respond",
+    "normalise_domain",
     "post_message",
     "propose_settlement",
     "provide_clarification",
     "rate_dispute",
+    "record_enforcement_referral",
     "record_event",
     "record_merchant",
     "record_merchant_silence",

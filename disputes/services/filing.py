@@ -23,6 +23,7 @@ from ..evidence import store_evidence
 from ..models import Dispute, ProblemType, Remedy, Status, TimelineEvent
 from .actors import Actor
 from .deadlines import agency_today, compute_deadlines
+from .merchant_identity import dispute_merchant_key
 from .rows import check_values
 from .timeline import record_event, require_text
 
@@ -112,6 +113,7 @@ def file_dispute(
         consumer_language=consumer_language,
         merchant_name=merchant_name.strip(),
         merchant_website=merchant_website.strip(),
+        merchant_key=dispute_merchant_key(merchant_website, platform=platform),
         merchant_country=merchant_country,
         merchant_contact=merchant_contact.strip(),
         purchase_date=purchase_date,

@@ -10,8 +10,6 @@ merchant's first answer opens the negotiation and stops the reply clock (``reply
 from __future__ import annotations
 
 import datetime as dt
-import re
-from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.utils import timezone
@@ -26,6 +24,7 @@ from ..lifecycle import TRANSITIONS, allowed_sides
 from ..models import AccountTranslation, Dispute, Merchant, RemedyKind, Status, TimelineEvent
 from .actors import Actor, side_of
 from .deadlines import agency_today
+from .merchant_identity import merchant_key, normalise_domain
 from .messages import add_document, post_message
 from .rows import holding_lock, lock_dispute
 from .terms import check_perform_by, check_text
@@ -41,44 +40,6 @@ def merchant_actor(name: str = "") -> Actor:
 
 
 # --- the merchant on record -------------------------------------------------------------------
-
-_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-
-
-def normalise_domain(website: str) -> str:
-    """The shop's web domain from what people write: scheme, www., port, path and case dropped.
-
-    Raises ``InvalidInput`` when no domain can be read from it.
-    """
-    text = (website or "").strip().lower()
-    if "//" not in text:
-        text = "//" + text
-    host = (urlsplit(text).hostname or "").rstrip(".")
-    try:
-        host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        host = ""
-    if host.startswith("www."):
-        host = host[4:]
-    if not _DOMAIN_RE.match(host):
-        raise InvalidInput(
-            _("“%(value)s” is not a web address.") % {"value": website[:100]}, code="bad_domain"
-        )
-    return host
-
-
-def merchant_key(*, website: str = "", marketplace: str = "", shop_id: str = "") -> str:
-    """One merchant's identity on this node: its web domain, or its marketplace and shop id."""
-    marketplace, shop_id = marketplace.strip().lower(), shop_id.strip().lower()
-    if marketplace and shop_id:
-        marketplace = re.sub(r"\s+", "-", marketplace)
-        return f"shop:{marketplace}:{shop_id}"[:300]
-    if website.strip():
-        return f"web:{normalise_domain(website)}"
-    raise InvalidInput(
-        _("Give the merchant's web address, or the marketplace and the shop's id there."),
-        code="merchant_identity_required",
-    )
 
 
 @transaction.atomic
@@ -166,6 +127,8 @@ def invite_merchant(
     now = timezone.now()
     updates = {
         "merchant": merchant,
+        # The caseworker's record of who the merchant is now groups the dispute.
+        "merchant_key": merchant.key,
         "merchant_link_version": dispute.merchant_link_version + 1,
         "merchant_invited_at": now,
     }

@@ -1,7 +1,8 @@
-"""Every casework URL, walked from the URL conf, for each role: anonymous people, signed-in
-people who are not caseworkers, staff of another agency with an account on this node, a
-caseworker on a case someone else owns, and a supervisor. A new casework view without an entry
-here fails ``test_every_casework_url_has_a_permission_check``."""
+"""Every casework URL (the casework screens and the merchant pages under /casework/), walked
+from the URL conf, for each role: anonymous people, signed-in people who are not caseworkers,
+staff of another agency with an account on this node, a caseworker on a case someone else owns,
+and a supervisor. A new casework view without an entry here fails
+``test_every_casework_url_has_a_permission_check``."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from agencies.models import DomesticBody
 from casework import services as casework_services
 from casework.models import SavedView
+from enforcement.services import prepare_referral
 from disputes import services
 from tests.factories import CaseworkerFactory, SupervisorFactory, file_dispute, staff_of_agency
 from tests.staff import login
 
 # name -> (method, who may use it: "anyone", "caseworker" or "supervisor", takes a dispute)
-URLS = {
+CASEWORK_URLS = {
     "login": ("get", "anyone", False),
     "logout": ("post", "anyone", False),
     "queue": ("get", "caseworker", False),
@@ -37,6 +39,19 @@ URLS = {
     "invite_merchant": ("post", "caseworker", True),
     "revoke_merchant_link": ("post", "caseworker", True),
 }
+# The merchant watch: any caseworker of the agency sees merchants and referrals (no consumer's
+# personal data on them); deciding a referral is a supervisor's (tests/enforcement).
+ENFORCEMENT_URLS = {
+    "merchants": ("get", "caseworker", False),
+    "merchant": ("get", "caseworker", False),
+    "prepare_referral": ("post", "caseworker", False),
+    "referral": ("get", "caseworker", False),
+    "referral_pdf": ("get", "caseworker", False),
+}
+NAMESPACES = ("casework", "enforcement")
+URLS = {f"casework:{name}": spec for name, spec in CASEWORK_URLS.items()} | {
+    f"enforcement:{name}": spec for name, spec in ENFORCEMENT_URLS.items()
+}
 
 
 def casework_url_names() -> set[str]:
@@ -44,8 +59,8 @@ def casework_url_names() -> set[str]:
         for pattern in patterns:
             if isinstance(pattern, URLResolver):
                 yield from walk(pattern.url_patterns, pattern.namespace or namespace)
-            elif isinstance(pattern, URLPattern) and namespace == "casework":
-                yield pattern.name
+            elif isinstance(pattern, URLPattern) and namespace in NAMESPACES:
+                yield f"{namespace}:{pattern.name}"
 
     return set(walk(get_resolver().url_patterns, None))
 
@@ -75,12 +90,31 @@ def world(seeded):
         reason="Merchant is local.",
     )
     view = SavedView.objects.create(user=owner, name="Mine", query="assigned=me")
-    return {"supervisor": supervisor, "owner": owner, "dispute": dispute, "view": view}
+    referral = prepare_referral(
+        agency=seeded["ID-BPKN"],
+        by=owner,
+        merchant_key=dispute.merchant_key,
+        authority=DomesticBody.objects.get(code="id-komdigi"),
+        recommendation="Block the site.",
+        dispute_ids=[dispute.pk],
+    )
+    return {
+        "supervisor": supervisor,
+        "owner": owner,
+        "dispute": dispute,
+        "view": view,
+        "referral": referral,
+    }
 
 
 def url_of(name: str, world) -> str:
     dispute = world["dispute"]
+    key, number = dispute.merchant_key, world["referral"].number
     kwargs = {
+        "enforcement:merchant": [key],
+        "enforcement:prepare_referral": [key],
+        "enforcement:referral": [number],
+        "enforcement:referral_pdf": [number],
         "detail": [dispute.reference],
         "assign": [dispute.reference],
         "decide_referral": [dispute.reference],
@@ -94,7 +128,7 @@ def url_of(name: str, world) -> str:
         "revoke_merchant_link": [dispute.reference],
         "delete_view": [world["view"].pk],
     }
-    return reverse(f"casework:{name}", args=kwargs.get(name, []))
+    return reverse(name, args=kwargs.get(name, kwargs.get(name.split(":")[1], [])))
 
 
 def call(client, name, world):
