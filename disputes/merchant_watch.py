@@ -20,8 +20,20 @@ from django.utils import timezone
 
 from agencies.models import Agency
 
-from .lifecycle import OPEN_STATUSES
 from .models import Dispute, Merchant, Status
+
+# Open: no outcome yet. Every other status is an outcome (settled, not settled, referred,
+# out of scope, withdrawn) or a case closed after one.
+OPEN = (
+    Status.SUBMITTED,
+    Status.UNDER_REVIEW,
+    Status.CLARIFICATION_REQUESTED,
+    Status.FORWARDED,
+    Status.ACCEPTED_BY_PARTNER,
+    Status.MERCHANT_CONTACTED,
+    Status.NEGOTIATION,
+    Status.MEDIATION,
+)
 
 
 def of_agency(agency: Agency) -> Q:
@@ -81,7 +93,7 @@ def merchants_of(
         .values("merchant_key")
         .annotate(
             disputes=Count("pk"),
-            open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
+            open=Count("pk", filter=Q(status__in=OPEN)),
             latest=Max("filed_at"),
         )
         .filter(disputes__gte=max(at_least, 1))
@@ -129,7 +141,8 @@ class MerchantRecord:
 
     @property
     def resolved(self) -> int:
-        return sum(count for status, _label, count in self.by_status if status == Status.SETTLED)
+        """With an outcome: settled, not settled, referred, out of scope, withdrawn, closed."""
+        return self.disputes - self.open
 
     @property
     def repeat(self) -> bool:
@@ -185,7 +198,7 @@ def merchant_record(agency: Agency, key: str) -> MerchantRecord | None:
         key=key,
         name=on_record.name if on_record else (names[0] if names else key),
         disputes=sum(by_status.values()),
-        open=sum(count for status, count in by_status.items() if status in OPEN_STATUSES),
+        open=sum(count for status, count in by_status.items() if status in OPEN),
         by_status=[
             (status, labels.get(status, status), by_status[status])
             for status in Status.values

@@ -32,6 +32,8 @@ def test_a_forwarded_case_arrives_whole_with_its_evidence_and_messages(client, k
     assert dispute.partner_agency.code == "ID-BPKN"
     assert dispute.mou.reference == "MOU-BPKN-KCA-2021"
     assert dispute.consumer_email == ""  # contact details stay with the home agency
+    # Grouped under its merchant here too, derived from the website (no packet field).
+    assert dispute.merchant_key == "web:batik.example.id"
     assert list(dispute.problem_types.values_list("code", flat=True)) == ["non_delivery"]
     assert dispute.evidence.get().content_type == "application/pdf"
     message = dispute.messages.get()
