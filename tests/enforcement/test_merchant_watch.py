@@ -62,9 +62,7 @@ def test_the_merchant_record_counts_outcomes_amounts_and_partners(bpkn):
         "IDR": Decimal("3750000"),
         "KRW": Decimal("85000"),
     }
-    assert record.recovered == [
-        {"currency": "IDR", "disputes": 1, "amount": Decimal("1000000")}
-    ]
+    assert record.recovered == [{"currency": "IDR", "disputes": 1, "amount": Decimal("1000000")}]
     assert [(row["agency"].code, row["disputes"]) for row in record.partners] == [("KR-KCA", 1)]
 
 
@@ -82,9 +80,7 @@ def test_the_queue_flags_a_repeat_merchant_from_the_threshold(client, bpkn, sett
     file_dispute(merchant_website="https://other-shop.example.kr")
     # Filed over a year ago: outside the window, it does not make the shop a repeat merchant.
     long_ago = against_the_shop(1)[0]
-    Dispute.objects.filter(pk=long_ago.pk).update(
-        filed_at=timezone.now() - dt.timedelta(days=400)
-    )
+    Dispute.objects.filter(pk=long_ago.pk).update(filed_at=timezone.now() - dt.timedelta(days=400))
     assert "Repeat merchant" not in queue_of(client)
 
     against_the_shop(1)
@@ -130,7 +126,9 @@ def test_a_merchant_the_agency_has_no_dispute_against_is_not_found(client, bpkn)
     file_dispute(merchant_website=SHOP, home="KR-KCA", merchant_country="GB")
     login(client, SupervisorFactory())
     assert client.get(reverse("enforcement:merchant", args=[KEY])).status_code == 404
-    assert client.get(reverse("enforcement:merchant", args=["web:nowhere.example"])).status_code == 404
+    assert (
+        client.get(reverse("enforcement:merchant", args=["web:nowhere.example"])).status_code == 404
+    )
 
 
 def test_disputes_filed_before_the_watch_are_grouped_by_the_migration(bpkn):
