@@ -12,8 +12,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from agencies.models import DomesticBody
 from casework import services as casework_services
 from casework.models import SavedView
-from enforcement.services import prepare_referral
 from disputes import services
+from enforcement.services import prepare_referral
 from tests.factories import CaseworkerFactory, SupervisorFactory, file_dispute, staff_of_agency
 from tests.staff import login
 
