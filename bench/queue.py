@@ -146,7 +146,9 @@ INSERT INTO disputes_dispute (
     status_changed_at, filed_at, review_due_on, acknowledge_due_on, merchant_contact_due_on,
     resolution_due_on, referral_reason, outcome_summary, settlement_currency,
     settlement_proposal, tracking_link_version, category_id, consumer_country_id,
-    home_agency_id, merchant_country_id, mou_id, partner_agency_id, desired_remedy_id)
+    home_agency_id, merchant_country_id, mou_id, partner_agency_id, desired_remedy_id,
+    consumer_receipt, merchant_link_version, settlement_performance_note, settlement_remedy,
+    merchant_key)
 SELECT
     side.prefix || '-' || extract(year FROM s.filed)::int || '-'
         || lpad((s.n % 1000000)::text, 6, '0'),
@@ -166,7 +168,10 @@ SELECT
     '', '', '', '', 1,
     (SELECT array_agg(id ORDER BY id) FROM agencies_category)[1 + s.n % {categories}],
     side.consumer_country, side.home, side.merchant_country, side.mou, side.partner,
-    (SELECT array_agg(id ORDER BY id) FROM disputes_remedy)[1 + s.n % {remedies}]
+    (SELECT array_agg(id ORDER BY id) FROM disputes_remedy)[1 + s.n % {remedies}],
+    '', 0, '', '',
+    'web:' || lower(({cities})[1 + s.m % 10] || ({goods})[1 + (s.m / 10) % 10])
+        || (s.m / 100) || '.example.' || side.merchant_tld
 FROM (
     SELECT n,
         ({statuses})[1 + floor(random() * {status_count})::int] AS status,
@@ -211,6 +216,12 @@ FROM (VALUES
 JOIN agencies_agency AS home ON home.code = spec.home_code
 LEFT JOIN agencies_agency AS partner ON partner.code = spec.partner_code
 LEFT JOIN agencies_mou AS mou ON spec.under_mou AND mou.reference = 'MOU-BPKN-KCA-2021'
+"""
+
+BUSIEST_MERCHANT = """
+SELECT merchant_key FROM disputes_dispute
+WHERE home_agency_id = (SELECT id FROM agencies_agency WHERE code = 'ID-BPKN')
+GROUP BY merchant_key ORDER BY count(*) DESC LIMIT 1
 """
 
 ASSIGN = """
@@ -347,8 +358,20 @@ def measure(runs: int, explain: bool) -> dict:
     supervisor_times = [
         timed_get(supervisor_client, "/casework/?due=2")[0] for _ in range(max(10, runs // 3))
     ]
+    # The merchant watch: the repeat merchants of the last year, and the busiest one's page.
+    from django.urls import reverse
+
+    with connection.cursor() as cursor:
+        cursor.execute(BUSIEST_MERCHANT)
+        busiest = cursor.fetchone()[0]
+    merchant_url = reverse("enforcement:merchant", args=[busiest])
+    merchants_times, merchant_times = [], []
+    for _ in range(max(10, runs // 3)):
+        merchants_times.append(timed_get(client, "/casework/merchants/")[0])
+        with CaptureQueriesContext(connection) as merchant_queries:
+            merchant_times.append(timed_get(client, merchant_url)[0])
     if explain:
-        for sql in captured.captured_queries:
+        for sql in captured.captured_queries + merchant_queries.captured_queries:
             if "disputes_dispute" in sql["sql"]:
                 with connection.cursor() as cursor:
                     cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql["sql"])
@@ -365,6 +388,9 @@ def measure(runs: int, explain: bool) -> dict:
         "queue_p50_ms": round(statistics.median(queue_times) * 1000, 1),
         "search_p50_ms": round(statistics.median(search_times) * 1000, 1),
         "supervisor_due_soon_p95_ms": p95(supervisor_times),
+        "merchants_page_p95_ms": p95(merchants_times),
+        "merchant_page_p95_ms": p95(merchant_times),
+        "merchant_page_queries": len(merchant_queries),
         "pages": len(queue_times),
         "searches": len(search_times),
     }

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from agencies.models import Agency, DomesticBody
@@ -148,12 +148,14 @@ def decide_referral(
             referral.pdf = documents.referral_pdf(referral)
             referral.pdf_sha256 = hashlib.sha256(referral.pdf).hexdigest()
             actor = domain.Actor.caseworker(by)
+            with translation.override(referral.language):
+                authority = str(referral.authority.name)
             for dispute in disputes:
                 domain.record_enforcement_referral(
                     dispute,
                     actor=actor,
                     number=referral.number,
-                    authority=referral.authority.name,
+                    authority=authority,
                     language=referral.language,
                 )
         referral.save()

@@ -19,7 +19,7 @@ def record_enforcement_referral(
         dispute,
         actor,
         TimelineEvent.Kind.ENFORCEMENT,
-        text=authority,
+        text=f"{number} · {authority}",
         language=language,
         data={"event": "enforcement_referral", "referral": number},
         visible_to_consumer=False,

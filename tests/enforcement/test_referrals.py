@@ -86,7 +86,8 @@ def test_an_approved_referral_freezes_its_cases_keeps_its_pdf_and_marks_each_cas
     for case in world["cases"]:
         event = case.timeline.get(kind=TimelineEvent.Kind.ENFORCEMENT)
         assert event.data == {"event": "enforcement_referral", "referral": referral.number}
-        assert event.text == world["komdigi"].name
+        assert event.text == f"{referral.number} · Kementerian Komunikasi dan Digital (Komdigi)"
+        assert event.language == "id"
         assert not event.visible_to_consumer
     # The agency's own business: no packet to the partner, no email to the consumer.
     assert OutboundPacket.objects.count() == packets_before
