@@ -309,6 +309,19 @@ def setup_people(count: int):
     return people[0], supervisor
 
 
+def past_second_factor(client, user) -> None:
+    """A supervisor's session as after the two-factor step (accounts.middleware asks for it)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=user, name="bench", defaults={"confirmed": True}
+    )
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
 def p95(samples: list[float]) -> float:
     return round(statistics.quantiles(samples, n=20)[18] * 1000, 1)
 
@@ -355,6 +368,7 @@ def measure(runs: int, explain: bool) -> dict:
         queries.append(len(captured))
     supervisor_client = Client()
     supervisor_client.force_login(supervisor)
+    past_second_factor(supervisor_client, supervisor)
     supervisor_times = [
         timed_get(supervisor_client, "/casework/?due=2")[0] for _ in range(max(10, runs // 3))
     ]

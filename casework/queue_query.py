@@ -27,6 +27,7 @@ from django.db.models import (
 )
 
 from agencies.models import Agency
+from disputes.merchant_watch import against_a_repeat_merchant
 from disputes.models import Dispute
 
 from .models import DeadlineNotice
@@ -143,6 +144,7 @@ def queue(
                 dispute=OuterRef("pk"), kind=DeadlineNotice.Kind.ESCALATION
             )
         ),
+        repeat_merchant=against_a_repeat_merchant(agency),
     )
     if criteria.status:
         disputes = disputes.filter(status=criteria.status)

@@ -21,7 +21,6 @@ from agencies import refcache
 from agencies.models import Agency, Category, MoU
 from agencies.selectors import agency_calendar, partner_and_mou, this_agency
 from disputes.lifecycle import STAGE_OF_STATUS, TRANSITIONS, allowed_sides, stage_owner
-from disputes.merchant_watch import is_repeat, merchant_dispute_counts
 from disputes.models import Dispute, Message, Status, TimelineEvent
 from disputes.services import Actor, agency_today, forwarding_problems, side_of
 
@@ -201,13 +200,6 @@ def workload(agency: Agency, today: dt.date) -> list[dict]:
             {"user": person, "open": row.get("open", 0), "overdue": row.get("overdue", 0)}
         )
     return sorted(people, key=lambda row: (-row["open"], row["user"].get_username()))
-
-
-def repeat_merchants_among(agency: Agency, disputes: list[Dispute]) -> dict[str, int]:
-    """Of the merchants these disputes are against, the repeat ones (the threshold setting) and
-    how many of the agency's disputes each has in the window: one query for a queue page."""
-    counts = merchant_dispute_counts(agency, [dispute.merchant_key for dispute in disputes])
-    return {key: count for key, count in counts.items() if is_repeat(count)}
 
 
 def saved_views_of(user) -> list[SavedView]:

@@ -162,7 +162,6 @@ def queue(request):
         search=criteria.search.strip(),
     )
     rows = []
-    repeats = selectors.repeat_merchants_among(agency, page.rows)
     for dispute in page.rows:
         our_side = "home" if dispute.home_agency_id == agency.pk else "partner"
         acting = selectors.acting_side(dispute)
@@ -171,7 +170,6 @@ def queue(request):
                 "dispute": dispute,
                 "deadline": clock.deadline("", dispute.next_deadline),
                 "waiting_for": "us" if acting == our_side else acting,
-                "repeat_count": repeats.get(dispute.merchant_key),
             }
         )
     if rows:

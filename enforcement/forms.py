@@ -20,15 +20,22 @@ class PrepareReferralForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("What the agency asks the authority to do, and why."),
     )
-    cases = forms.TypedMultipleChoiceField(
-        label=_("Cases to list"), coerce=int, widget=forms.CheckboxSelectMultiple
+    # A date input takes and gives ISO dates whatever the page's language.
+    filed_from = forms.DateField(
+        label=_("Cases filed from"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    filed_to = forms.DateField(
+        label=_("Cases filed until"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    include_withdrawn = forms.BooleanField(
+        label=_("Include cases the consumer withdrew"), required=False
     )
 
-    def __init__(self, *args, authorities, cases, **kwargs):
+    def __init__(self, *args, authorities, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["authority"].queryset = authorities
-        self.fields["cases"].choices = [(case.pk, case.reference) for case in cases]
-        self.fields["cases"].error_messages["required"] = _("Choose at least one case.")
 
 
 class DecisionForm(forms.Form):

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
+
 from django.db.models import QuerySet
 
 from agencies.models import Agency, DomesticBody
 from disputes.merchant_watch import merchant_disputes, merchant_names
-from disputes.models import Dispute
+from disputes.models import Dispute, Status
 
 from .models import EnforcementReferral
 
-# A referral lists at most this many cases; the form offers the latest ones.
-MAX_CASES = 500
+# A referral lists at most this many cases (about 25 pages of PDF).
+MAX_CASES = 1000
 
 
 def may_approve(user) -> bool:
@@ -35,14 +38,23 @@ def authorities_for(agency: Agency) -> QuerySet[DomesticBody]:
     )
 
 
-def cases_to_offer(agency: Agency, key: str) -> QuerySet[Dispute]:
-    """The agency's cases against the merchant a referral may list, latest first. Only what a
-    referral shows is read: no consumer's name or contact."""
-    return (
-        merchant_disputes(agency, key)
-        .only("pk", "reference", "filed_at", "amount", "currency", "status")
-        .order_by("-filed_at", "-pk")[:MAX_CASES]
-    )
+def cases_filed_in(
+    agency: Agency,
+    key: str,
+    first_day: dt.date,
+    last_day: dt.date,
+    *,
+    include_withdrawn: bool = False,
+) -> QuerySet[Dispute]:
+    """The agency's cases against the merchant filed from ``first_day`` to ``last_day``, days on
+    the agency's own calendar (its country's time zone)."""
+    zone = zoneinfo.ZoneInfo(agency.country.timezone)
+    start = dt.datetime.combine(first_day, dt.time(), zone)
+    end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), zone)
+    cases = merchant_disputes(agency, key).filter(filed_at__gte=start, filed_at__lt=end)
+    if not include_withdrawn:
+        cases = cases.exclude(status=Status.WITHDRAWN)
+    return cases
 
 
 def referrals_about(agency: Agency, key: str) -> list[EnforcementReferral]:

@@ -7,8 +7,8 @@ writes the referral on each case's timeline, all in one transaction.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -20,7 +20,6 @@ from audit.models import AuditEntry
 from audit.services import record
 from casework.selectors import works_here
 from disputes import services as domain
-from disputes.merchant_watch import merchant_disputes
 from disputes.services import agency_today
 from odr.errors import InvalidInput, NotAllowed
 
@@ -38,10 +37,13 @@ def prepare_referral(
     merchant_key: str,
     authority: DomesticBody,
     recommendation: str,
-    dispute_ids: Iterable[int],
+    filed_from: dt.date,
+    filed_to: dt.date,
+    include_withdrawn: bool = False,
 ) -> EnforcementReferral:
     """A caseworker or supervisor of the agency drafts a referral about one merchant, listing
-    some of the agency's disputes against it; a supervisor decides."""
+    the agency's disputes against it filed in a period (days on the agency's calendar, both
+    included; withdrawn ones only if asked); a supervisor decides."""
     if not works_here(by, agency):
         raise NotAllowed(_("Only caseworkers of this agency may do this."), code="not_a_caseworker")
     recommendation = recommendation.strip()
@@ -58,19 +60,24 @@ def prepare_referral(
             _("Address the referral to an authority in this agency's country."),
             code="authority_abroad",
         )
-    wanted = {int(pk) for pk in dispute_ids}
-    if not wanted:
-        raise InvalidInput(_("Choose at least one case."), code="no_cases")
-    if len(wanted) > selectors.MAX_CASES:
+    if filed_from > filed_to:
         raise InvalidInput(
-            _("A referral lists at most %(count)d cases.") % {"count": selectors.MAX_CASES},
-            code="too_many_cases",
+            _("The period must start on or before the day it ends."), code="bad_period"
         )
-    cases = list(merchant_disputes(agency, merchant_key).filter(pk__in=wanted))
-    if len(cases) != len(wanted):
+    cases = selectors.cases_filed_in(
+        agency, merchant_key, filed_from, filed_to, include_withdrawn=include_withdrawn
+    )
+    found = cases.count()
+    if not found:
         raise InvalidInput(
-            _("Only this agency's cases against this merchant can be listed."),
-            code="case_not_of_merchant",
+            _("No case of this agency against this merchant was filed in that period."),
+            code="no_cases",
+        )
+    if found > selectors.MAX_CASES:
+        raise InvalidInput(
+            _("A referral lists at most %(count)d cases; choose a shorter period.")
+            % {"count": selectors.MAX_CASES},
+            code="too_many_cases",
         )
     name = selectors.merchant_name(agency, merchant_key)
     with transaction.atomic():
@@ -84,7 +91,7 @@ def prepare_referral(
             language=selectors.referral_language(agency),
             prepared_by=by,
         )
-        referral.disputes.add(*cases)
+        referral.disputes.add(*cases.values_list("pk", flat=True))
         record(
             by,
             AuditEntry.Action.CHANGE,

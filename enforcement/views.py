@@ -16,6 +16,7 @@ from audit.services import record
 from casework import selectors as casework_selectors
 from casework.views import caseworker_required
 from disputes import merchant_watch
+from disputes.services import agency_today
 from odr.errors import DomainError, NotAllowed
 
 from . import documents, selectors, services
@@ -75,11 +76,12 @@ def _merchant_page(request, key: str, *, form=None, status: int = 200):
         .values_list("pk", flat=True)
     )
     if form is None:
-        offered = selectors.cases_to_offer(agency, key)
         form = PrepareReferralForm(
             authorities=selectors.authorities_for(agency),
-            cases=offered,
-            initial={"cases": [case.pk for case in offered if case.status != "withdrawn"]},
+            initial={
+                "filed_from": agency_today(agency, merchant.first_filed),
+                "filed_to": agency_today(agency),
+            },
         )
     return render(
         request,
@@ -89,7 +91,6 @@ def _merchant_page(request, key: str, *, form=None, status: int = 200):
             "cases": cases,
             "openable": openable,
             "form": form,
-            "offered": {case.pk: case for case in selectors.cases_to_offer(agency, key)},
             "referrals": selectors.referrals_about(agency, key),
             "nav": "merchants",
         },
@@ -107,11 +108,7 @@ def merchant(request, key: str):
 @caseworker_required
 def prepare_referral(request, key: str):
     agency = casework_selectors.node_agency()
-    form = PrepareReferralForm(
-        request.POST,
-        authorities=selectors.authorities_for(agency),
-        cases=selectors.cases_to_offer(agency, key),
-    )
+    form = PrepareReferralForm(request.POST, authorities=selectors.authorities_for(agency))
     if form.is_valid():
         try:
             referral = services.prepare_referral(
@@ -120,7 +117,9 @@ def prepare_referral(request, key: str):
                 merchant_key=key,
                 authority=form.cleaned_data["authority"],
                 recommendation=form.cleaned_data["recommendation"],
-                dispute_ids=form.cleaned_data["cases"],
+                filed_from=form.cleaned_data["filed_from"],
+                filed_to=form.cleaned_data["filed_to"],
+                include_withdrawn=form.cleaned_data["include_withdrawn"],
             )
         except DomainError as error:
             form.add_error(None, error.message)

@@ -233,8 +233,6 @@ elif ODR_ENV == "test" and DATABASES["default"]["ENGINE"] == "django.db.backends
     DATABASES["default"]["TEST"] = {"NAME": str(ODR_DATA_DIR / f"test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Django's model backend, loading each signed-in user with their agency membership.
-AUTHENTICATION_BACKENDS = ["casework.auth.StaffBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -246,10 +244,12 @@ if ODR_ENV == "test":
 
 LOGIN_URL = "casework:login"
 LOGIN_REDIRECT_URL = "casework:queue"
-# django-axes first: it refuses a locked-out sign-in before a password is checked.
+# django-axes first: it refuses a locked-out sign-in before a password is checked. Then
+# Django's model backend, loading each signed-in user with their agency membership and whether
+# their role needs a second factor, in one query (casework.auth.StaffBackend).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "casework.auth.StaffBackend",
 ]
 # Staff sign-in lockout: after this many wrong passwords for one username from one address,
 # that pair is locked for ODR_LOGIN_LOCKOUT_MINUTES (each further try restarts the wait).

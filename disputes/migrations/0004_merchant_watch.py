@@ -70,4 +70,13 @@ class Migration(migrations.Migration):
                 name="dispute_merchant_watch",
             ),
         ),
+        migrations.AddIndex(
+            model_name="dispute",
+            index=models.Index(
+                condition=models.Q(("merchant_key", ""), _negated=True),
+                fields=["filed_at"],
+                include=("merchant_key", "home_agency", "partner_agency", "status"),
+                name="dispute_merchant_window",
+            ),
+        ),
     ]

@@ -17,9 +17,3 @@ def merchant_identity(key: str) -> str:
         marketplace, _sep, shop = rest.partition(":")
         return _("shop “%(shop)s” on %(marketplace)s") % {"shop": shop, "marketplace": marketplace}
     return key
-
-
-@register.filter
-def get_case(cases: dict, pk):
-    """{{ offered|get_case:pk }}: the case offered for a referral, by its id."""
-    return cases.get(pk)

@@ -6,6 +6,8 @@ and a supervisor. A new casework view without an entry here fails
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -96,7 +98,8 @@ def world(seeded):
         merchant_key=dispute.merchant_key,
         authority=DomesticBody.objects.get(code="id-komdigi"),
         recommendation="Block the site.",
-        dispute_ids=[dispute.pk],
+        filed_from=dispute.filed_at.date() - dt.timedelta(days=1),
+        filed_to=dispute.filed_at.date() + dt.timedelta(days=1),
     )
     return {
         "supervisor": supervisor,

@@ -46,7 +46,7 @@ def test_a_repeat_merchant_is_referred_for_enforcement(
     # The queue flags the shop on each of its rows; the other merchant is not flagged.
     flags = page.get_by_test_id("repeat-merchant")
     assert flags.count() == 4
-    assert flags.first.inner_text() == "Repeat merchant: 4 cases"
+    assert flags.first.inner_text() == "Repeat merchant"
     assert page.locator("tr", has_text="Batik Jaya").get_by_test_id("repeat-merchant").count() == 0
     screenshot(page, "queue-flags")
 
@@ -67,6 +67,11 @@ def test_a_repeat_merchant_is_referred_for_enforcement(
     page.get_by_label("Recommendation").fill(
         "Empat konsumen membayar dan tidak menerima barang. Mohon blokir akses ke situs ini."
     )
+    # The period runs from the merchant's first case to today unless narrowed.
+    assert (
+        page.get_by_label("Cases filed from").input_value() == cases[0].filed_at.date().isoformat()
+    )
+    screenshot(page, "referral-form")
     with page.expect_navigation():
         page.get_by_role("button", name="Prepare the referral").click()
     assert page.get_by_test_id("referral-state").inner_text() == "Draft, waiting for a supervisor"

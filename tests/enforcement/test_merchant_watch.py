@@ -40,7 +40,6 @@ def test_a_merchant_is_counted_from_the_agencys_own_disputes_only(bpkn, settings
     )
     record = merchant_watch.merchant_record(bpkn, KEY)
     assert record.disputes == 2
-    assert merchant_watch.merchant_dispute_counts(bpkn, [KEY]) == {KEY: 2}
     kca = Agency.objects.get(code="KR-KCA")
     assert merchant_watch.merchant_record(kca, KEY).disputes == 1
 
@@ -81,13 +80,13 @@ def test_the_queue_flags_a_repeat_merchant_from_the_threshold(client, bpkn, sett
     # Filed over a year ago: outside the window, it does not make the shop a repeat merchant.
     long_ago = against_the_shop(1)[0]
     Dispute.objects.filter(pk=long_ago.pk).update(filed_at=timezone.now() - dt.timedelta(days=400))
-    assert "Repeat merchant" not in queue_of(client)
+    assert 'data-testid="repeat-merchant"' not in queue_of(client)
 
     against_the_shop(1)
     page = queue_of(client)
-    assert page.count("Repeat merchant: 3 cases") == 4  # each of its rows, the old one too
-    assert reverse("enforcement:merchant", args=[KEY]) in page
-    assert page.count("Repeat merchant") == 4  # the other shop's row is not flagged
+    # Each of its rows is flagged, the old one too; the other shop's row is not.
+    assert page.count('data-testid="repeat-merchant"') == 4
+    assert page.count(reverse("enforcement:merchant", args=[KEY])) == 4
 
 
 def test_the_merchant_page_lists_every_case_but_opens_only_the_readers_own(client, bpkn):

@@ -4,12 +4,14 @@ Refusals leave nothing written."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import subprocess
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from agencies.models import DomesticBody
 from audit.models import AuditEntry
@@ -24,6 +26,7 @@ from tests.factories import CaseworkerFactory, SupervisorFactory, file_dispute
 from tests.staff import login
 
 SHOP = "https://seoulgadget.example.kr"
+TODAY, TOMORROW, LONG_AGO = "today", "tomorrow", "long ago"
 KEY = "web:seoulgadget.example.kr"
 
 
@@ -45,14 +48,16 @@ def world(seeded):
     }
 
 
-def prepare(world, *, by=None, cases=None, **changes):
+def prepare(world, *, by=None, **changes):
+    today = agency_today(world["agency"])
     fields = dict(
         agency=world["agency"],
         by=by or world["caseworker"],
         merchant_key=KEY,
         authority=world["komdigi"],
         recommendation="Mohon blokir akses ke situs ini.",
-        dispute_ids=[case.pk for case in (cases or world["cases"])],
+        filed_from=today - dt.timedelta(days=30),
+        filed_to=today,
     )
     fields.update(changes)
     return services.prepare_referral(**fields)
@@ -211,20 +216,44 @@ def test_declining_needs_a_reason_and_leaves_the_cases_alone(world, client):
     [
         ({"recommendation": "   "}, "recommendation_missing"),
         ({"recommendation": "x" * 5001}, "text_too_long"),
-        ({"dispute_ids": []}, "no_cases"),
         ({"authority": "kr-ftc"}, "authority_abroad"),
-        ({"dispute_ids": "another merchant"}, "case_not_of_merchant"),
+        ({"filed_from": TOMORROW, "filed_to": TODAY}, "bad_period"),
+        ({"filed_from": LONG_AGO, "filed_to": LONG_AGO}, "no_cases"),
     ],
 )
 def test_a_bad_referral_is_refused_and_nothing_is_written(world, change, code):
-    if change.get("authority"):
+    today = agency_today(world["agency"])
+    days = {TODAY: today, TOMORROW: today + dt.timedelta(days=1), LONG_AGO: dt.date(2020, 1, 6)}
+    change = {name: days.get(value, value) for name, value in change.items()}
+    if "authority" in change:
         change["authority"] = DomesticBody.objects.get(code=change["authority"])
-    if change.get("dispute_ids") == "another merchant":
-        other = file_dispute(merchant_website="https://batik.example.id")
-        change["dispute_ids"] = [world["cases"][0].pk, other.pk]
     with pytest.raises(InvalidInput) as refused:
         prepare(world, **change)
     assert refused.value.code == code
+    assert not EnforcementReferral.objects.exists()
+
+
+def test_a_referral_lists_the_cases_of_its_period_and_never_another_merchants(world):
+    other = file_dispute(merchant_website="https://batik.example.id")
+    withdrawn = file_dispute(merchant_website=SHOP)
+    Dispute.objects.filter(pk=withdrawn.pk).update(status=Status.WITHDRAWN)
+    before = file_dispute(merchant_website=SHOP)
+    Dispute.objects.filter(pk=before.pk).update(filed_at=timezone.now() - dt.timedelta(days=90))
+
+    referral = prepare(world)
+
+    listed = set(referral.disputes.values_list("pk", flat=True))
+    assert listed == {case.pk for case in world["cases"]}
+    assert other.pk not in listed and withdrawn.pk not in listed and before.pk not in listed
+    with_withdrawn = prepare(world, include_withdrawn=True)
+    assert withdrawn.pk in set(with_withdrawn.disputes.values_list("pk", flat=True))
+
+
+def test_a_referral_too_long_to_read_asks_for_a_shorter_period(world, monkeypatch):
+    monkeypatch.setattr("enforcement.selectors.MAX_CASES", 2)
+    with pytest.raises(InvalidInput) as refused:
+        prepare(world)
+    assert refused.value.code == "too_many_cases"
     assert not EnforcementReferral.objects.exists()
 
 
@@ -232,12 +261,13 @@ def test_a_bad_form_is_shown_again_with_the_errors_in_the_readers_language(world
     login(client, world["caseworker"])
     response = client.post(
         reverse("enforcement:prepare_referral", args=[KEY]),
-        {"authority": world["komdigi"].pk, "recommendation": ""},
+        {"authority": world["komdigi"].pk, "recommendation": "", "filed_from": "kemarin"},
         HTTP_ACCEPT_LANGUAGE="id",
     )
     assert response.status_code == 400
     page = response.content.decode()
-    assert "Pilih setidaknya satu kasus." in page
+    assert "Bidang ini harus diisi." in page  # the recommendation, and the end of the period
+    assert "Masukkan tanggal yang valid." in page
     assert not EnforcementReferral.objects.exists()
 
 
