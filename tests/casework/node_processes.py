@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import email
 import email.policy
+import re
 import socketserver
 import subprocess
 import sys
@@ -24,8 +25,10 @@ from odr.cluster.processes import Process
 
 
 class MailSink(socketserver.ThreadingTCPServer):
-    """A minimal SMTP server: it records each message it accepts; while ``stall`` is set it
-    takes a message's text but never answers, as a mail server that hangs."""
+    """A minimal SMTP server: it records each message it accepts. While ``stall`` is set it
+    takes a message's text but never answers, as a mail server that hangs: every message, or
+    with ``stall_only_to`` those to one of these addresses, after letting ``stall_after`` of them
+    through. ``answer_after`` seconds pass before it accepts each message, as a slow server."""
 
     daemon_threads = True
     allow_reuse_address = True
@@ -35,7 +38,21 @@ class MailSink(socketserver.ThreadingTCPServer):
         self.accepted: list[str] = []
         self.stall = threading.Event()
         self.stalled = threading.Event()
+        self.stall_only_to: set[str] = set()
+        self.stall_after = 0
+        self.answer_after = 0.0
         self.lock = threading.Lock()
+
+    def stalls(self, recipients: list[str]) -> bool:
+        with self.lock:
+            if not self.stall.is_set():
+                return False
+            if self.stall_only_to and not self.stall_only_to.intersection(recipients):
+                return False
+            if self.stall_after > 0:
+                self.stall_after -= 1
+                return False
+            return True
 
     def messages(self) -> list[email.message.EmailMessage]:
         with self.lock:
@@ -50,20 +67,28 @@ class SmtpHandler(socketserver.StreamRequestHandler):
 
     def handle(self):
         self.reply("220 sink ESMTP")
+        recipients: list[str] = []
         while line := self.rfile.readline():
             command = line.decode(errors="replace").strip().upper()
             if command.startswith(("EHLO", "HELO")):
                 self.reply("250 sink")
+            elif command.startswith("MAIL FROM"):
+                recipients = []
+                self.reply("250 ok")
+            elif command.startswith("RCPT TO"):
+                recipients.append(command.partition(":")[2].strip(" <>").lower())
+                self.reply("250 ok")
             elif command.startswith("DATA"):
                 self.reply("354 go on")
                 body = []
                 while (text := self.rfile.readline()) not in (b".\r\n", b""):
                     body.append(text.decode(errors="replace"))
-                if self.server.stall.is_set():
+                if self.server.stalls(recipients):
                     self.server.stalled.set()
                     while self.server.stall.is_set():
                         time.sleep(0.05)
                     return  # the connection's client is gone by now
+                time.sleep(self.server.answer_after)
                 with self.server.lock:
                     self.server.accepted.append("".join(body))
                 self.reply("250 queued")
@@ -139,7 +164,7 @@ def start_beat(node: Node, name: str) -> Process:
     )
 
 
-def log_count(process: Process, text: str) -> int:
-    """How many times ``text`` is in the process's log (a restarted process's log goes on in
-    the same file)."""
-    return process.log_path.read_text("utf-8", errors="replace").count(text)
+def log_count(process: Process, pattern: str) -> int:
+    """How many times the regular expression ``pattern`` matches the process's log (a process
+    started again under the same name writes on in the same file)."""
+    return len(re.findall(pattern, process.log_path.read_text("utf-8", errors="replace")))
