@@ -31,8 +31,6 @@ from . import selectors
 from .models import DeadlineNotice
 from .roles import SUPERVISORS
 
-SEND_BATCH = 50
-
 
 def sweep_deadlines(agency: Agency, today: dt.date | None = None) -> int:
     """Create the notices that are due today; returns how many were new."""
@@ -96,26 +94,31 @@ def supervisors_of(agency: Agency) -> list:
 
 
 def send_due_notices() -> int:
-    """Send unsent notices, a batch per transaction; returns how many were sent."""
+    """Send unsent notices, one per transaction over one mail connection; returns how many were
+    sent. One per transaction, not a batch: a worker killed (or an address refused) midway
+    through a batch would roll back the whole batch's ``sent_at``, and the emails it had sent
+    already would go out again."""
     sent = 0
     connection = get_connection()
-    while True:
-        with transaction.atomic():
-            batch = list(
-                DeadlineNotice.objects.filter(sent_at=None)
-                .select_for_update(skip_locked=True, of=("self",))
-                .select_related("dispute")
-                .order_by("created_at", "pk")[:SEND_BATCH]
-            )
-            if not batch:
-                return sent
-            messages = [_email(notice) for notice in batch if notice.recipients]
-            if messages:
-                connection.send_messages(messages)
-            DeadlineNotice.objects.filter(pk__in=[notice.pk for notice in batch]).update(
-                sent_at=timezone.now()
-            )
-            sent += len(batch)
+    try:
+        while True:
+            with transaction.atomic():
+                notice = (
+                    DeadlineNotice.objects.filter(sent_at=None)
+                    .select_for_update(skip_locked=True, of=("self",))
+                    .select_related("dispute")
+                    .order_by("created_at", "pk")
+                    .first()
+                )
+                if notice is None:
+                    return sent
+                if notice.recipients:
+                    connection.open()  # the first time only; send_messages would close its own
+                    connection.send_messages([_email(notice)])
+                DeadlineNotice.objects.filter(pk=notice.pk).update(sent_at=timezone.now())
+                sent += 1
+    finally:
+        connection.close()
 
 
 def _email(notice: DeadlineNotice) -> EmailMessage:

@@ -4,12 +4,14 @@ each exactly once, however often the beat sweep runs."""
 from __future__ import annotations
 
 import datetime as dt
+import smtplib
 
 import pytest
 from django.core import mail
 from django.urls import reverse
 
 from agencies.selectors import agency_calendar
+from casework import reminders
 from casework import services as casework_services
 from casework.models import DeadlineNotice
 from casework.tasks import sweep_deadlines
@@ -74,3 +76,32 @@ def test_a_case_waiting_for_the_partner_is_not_our_deadline(team):
     dispute = owned_dispute(team, 1)
     Dispute.objects.filter(pk=dispute.pk).update(status="forwarded")
     assert sweep_deadlines()["created"] == 0
+
+
+@pytest.fixture
+def refusing_mail(settings):
+    """Emails go to mail.outbox, except to addresses in ``refuse``, which raise as over SMTP."""
+    from tests.portal.backends import RecordingBackend
+
+    settings.EMAIL_BACKEND = "tests.portal.backends.RecordingBackend"
+    RecordingBackend.reset()
+    yield RecordingBackend
+    RecordingBackend.reset()
+
+
+def test_an_email_refused_mid_run_leaves_the_ones_before_it_sent_once(team, refusing_mail):
+    owned_dispute(team, -1)  # an escalation to the supervisor
+    owned_dispute(team, 1)  # a reminder to the owner
+    reminders.sweep_deadlines(team["bpkn"])
+    first, second = DeadlineNotice.objects.order_by("created_at", "pk")
+    refusing_mail.refuse.add(second.recipients[0])
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        sweep_deadlines()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.sent_at is not None and second.sent_at is None
+
+    refusing_mail.refuse.clear()  # the mailbox is back
+    assert sweep_deadlines() == {"created": 0, "sent": 1}
+    assert sweep_deadlines() == {"created": 0, "sent": 0}
+    assert [email.to for email in mail.outbox] == [first.recipients, second.recipients]

@@ -31,14 +31,17 @@ class RecordingBackend(locmem.EmailBackend):
         return True
 
     def send_messages(self, messages):
+        # One after another, as Django's SMTP backend does: the emails before a refused one
+        # were handed over.
         for message in messages:
             refused = set(message.to) & self.refuse
             if refused:
                 raise smtplib.SMTPRecipientsRefused(
                     {address: (550, b"5.1.1 mailbox unavailable") for address in refused}
                 )
-        if self.delay_seconds:
-            time.sleep(self.delay_seconds)
-        with self.lock:
-            self.sent.extend((", ".join(m.to), m.subject, m.body) for m in messages)
-        return super().send_messages(messages)
+            if self.delay_seconds:
+                time.sleep(self.delay_seconds)
+            with self.lock:
+                self.sent.append((", ".join(message.to), message.subject, message.body))
+            super().send_messages([message])
+        return len(messages)
