@@ -219,6 +219,18 @@ class Unindexed(Func):
         return compiler.compile(self.source_expressions[0])
 
 
+def _narrow_page(disputes: QuerySet[Dispute], ranked: QuerySet[Dispute], size: int):
+    """A narrow search's page in two steps: the matches are ranked and counted as bare ids (no
+    joins, narrow rows that sort in memory), then only the page's rows are read whole. In one
+    query PostgreSQL joined every match to its agencies, countries and assignee before sorting
+    them (8,000 matches: 219 ms, against 96 ms this way; docs/performance.md).
+
+    Counted after the cursor: on a later page, the matches from here on."""
+    page = list(ranked.values_list("pk", "matches")[: size + 1])
+    rows = disputes.in_bulk([pk for pk, _matches in page])
+    return [rows[pk] for pk, _matches in page if pk in rows], page[0][1] if page else 0
+
+
 def queue_page(
     disputes: QuerySet[Dispute],
     sort: str,
@@ -263,10 +275,10 @@ def queue_page(
                 "<" if backwards else ">",
             )
         )
-    rows = list(page_query[: size + 1])
     if narrow:
-        # Counted after the cursor: on a later page, the matches from here on.
-        count = rows[0].matches if rows else 0
+        rows, count = _narrow_page(disputes, page_query, size)
+    else:
+        rows = list(page_query[: size + 1])
     next_cursor = None
     if len(rows) > size:
         rows = rows[:size]
