@@ -8,6 +8,7 @@ import zoneinfo
 from django.db.models import QuerySet
 
 from agencies.models import Agency, DomesticBody
+from casework.selectors import disputes_visible_to
 from disputes.merchant_watch import merchant_disputes, merchant_names
 from disputes.models import Dispute, Status
 
@@ -55,6 +56,37 @@ def cases_filed_in(
     if not include_withdrawn:
         cases = cases.exclude(status=Status.WITHDRAWN)
     return cases
+
+
+def merchant_cases(agency: Agency, key: str) -> QuerySet[Dispute]:
+    """The agency's cases against the merchant, latest first, with what the merchant's page
+    lists of each: no consumer's name or contact."""
+    return (
+        merchant_disputes(agency, key)
+        .select_related("home_agency", "partner_agency")
+        .only(
+            "reference",
+            "filed_at",
+            "amount",
+            "currency",
+            "status",
+            "home_agency__code",
+            "home_agency__short_name",
+            "partner_agency__code",
+            "partner_agency__short_name",
+        )
+        .order_by("-filed_at", "-pk")
+    )
+
+
+def openable_among(user, agency: Agency, cases) -> set[int]:
+    """Which of these cases this person may open (casework's rule: a caseworker their own and
+    unassigned ones, a supervisor all)."""
+    return set(
+        disputes_visible_to(user, agency)
+        .filter(pk__in=[case.pk for case in cases])
+        .values_list("pk", flat=True)
+    )
 
 
 def referrals_about(agency: Agency, key: str) -> list[EnforcementReferral]:

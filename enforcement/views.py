@@ -51,30 +51,11 @@ def _merchant_page(request, key: str, *, form=None, status: int = 200):
     merchant = merchant_watch.merchant_record(agency, key)
     if merchant is None:
         raise Http404(_("This agency has no disputes against that merchant."))
-    cases = Paginator(
-        merchant_watch.merchant_disputes(agency, key)
-        .select_related("home_agency", "partner_agency")
-        .only(
-            "reference",
-            "filed_at",
-            "amount",
-            "currency",
-            "status",
-            "outcome_summary",
-            "home_agency__code",
-            "home_agency__short_name",
-            "partner_agency__code",
-            "partner_agency__short_name",
-        )
-        .order_by("-filed_at", "-pk"),
-        CASES_PER_PAGE,
-    ).get_page(request.GET.get("page"))
-    # Only the cases this person may open are links; the others are listed, not opened.
-    openable = set(
-        casework_selectors.disputes_visible_to(request.user, agency)
-        .filter(pk__in=[case.pk for case in cases])
-        .values_list("pk", flat=True)
+    cases = Paginator(selectors.merchant_cases(agency, key), CASES_PER_PAGE).get_page(
+        request.GET.get("page")
     )
+    # Only the cases this person may open are links; the others are listed, not opened.
+    openable = selectors.openable_among(request.user, agency, cases)
     if form is None:
         form = PrepareReferralForm(
             authorities=selectors.authorities_for(agency),

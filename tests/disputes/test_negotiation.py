@@ -315,3 +315,12 @@ def test_an_answer_stops_the_clock(seeded):
     assert services.run_merchant_clock(late) == (0, 0)
     dispute.refresh_from_db()
     assert dispute.status == Status.NEGOTIATION
+
+
+def test_the_merchant_on_record_regroups_the_dispute_in_the_merchant_watch(seeded):
+    dispute = accepted_by_partner(merchant_website="https://www.tokopedia.com/")
+    assert dispute.merchant_key == "web:tokopedia.com"  # the marketplace, as far as it tells
+    on_marketplace = shop(website="", marketplace="Coupang", shop_id="A-1001")
+    services.invite_merchant(dispute, actor=KCA, merchant=on_marketplace)
+    dispute.refresh_from_db()
+    assert dispute.merchant_key == "shop:coupang:a-1001"
