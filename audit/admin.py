@@ -5,25 +5,17 @@ from __future__ import annotations
 from django.contrib import admin
 
 from disputes.models import Dispute
+from odr.admin import ReadOnlyModelAdmin
 
 from .models import AuditEntry
 from .services import record_read
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyModelAdmin):
     list_display = ["id", "at", "actor", "action", "object_type", "object_ref", "detail"]
     list_filter = ["action", "object_type"]
     search_fields = ["object_ref", "actor"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # The disputes app's admin (registered before this app's, INSTALLED_APPS order) with one more

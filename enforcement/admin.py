@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from odr.admin import ReadOnlyModelAdmin
+
 from .models import EnforcementReferral
 
 
 @admin.register(EnforcementReferral)
-class EnforcementReferralAdmin(admin.ModelAdmin):
+class EnforcementReferralAdmin(ReadOnlyModelAdmin):
     """Read-only: referrals are prepared and decided on the merchant pages, where the four-eyes
     rule and the timeline records are kept."""
 
@@ -12,12 +14,3 @@ class EnforcementReferralAdmin(admin.ModelAdmin):
     list_filter = ["state", "authority"]
     search_fields = ["number", "merchant_name", "merchant_key"]
     exclude = ["pdf", "disputes"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -92,15 +92,12 @@ def prepare_referral(
             prepared_by=by,
         )
         referral.disputes.add(*cases.values_list("pk", flat=True))
-        record(
-            by,
-            AuditEntry.Action.CHANGE,
-            "enforcement_referral",
-            referral.pk,
-            referral.number,
-            "prepared",
-        )
+        _audit(by, referral, "prepared")
     return referral
+
+
+def _audit(by: User, referral: EnforcementReferral, what: str) -> None:
+    record(by, AuditEntry.Action.CHANGE, "enforcement_referral", referral.pk, referral.number, what)
 
 
 def _next_number(agency: Agency) -> str:
@@ -166,12 +163,5 @@ def decide_referral(
                     language=referral.language,
                 )
         referral.save()
-        record(
-            by,
-            AuditEntry.Action.CHANGE,
-            "enforcement_referral",
-            referral.pk,
-            referral.number,
-            referral.state,
-        )
+        _audit(by, referral, referral.state)
     return referral

@@ -4,14 +4,13 @@ approves it, downloads the PDF (rendered to PNG with pdftoppm, to look at) and t
 
 from __future__ import annotations
 
-import subprocess
 from decimal import Decimal
 
 import pytest
 
 from disputes.models import Dispute, Status
-from tests.conftest import SCREENSHOTS
 from tests.factories import CaseworkerFactory, SupervisorFactory, file_dispute
+from tests.pdf import first_page_png, pdf_text
 from tests.staff import browser_sign_in
 
 PASSWORD = "correct horse battery staple"
@@ -92,19 +91,14 @@ def test_a_repeat_merchant_is_referred_for_enforcement(
         page.get_by_test_id("referral-pdf").click()
     pdf = tmp_path / f"{number}.pdf"
     download.value.save_as(pdf)
-    text = subprocess.run(
-        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
-    ).stdout.replace("\xa0", " ")
+    text = pdf_text(pdf)
     assert "Rujukan penegakan" in text and number in text
     assert "Kementerian Komunikasi dan Digital (Komdigi)" in text
     assert all(case.reference in text for case in cases)
     assert "Rp 5.000.000" in text and "Rp 1.250.000" in text
     assert "Dewi Lestari" not in text
-    stem = SCREENSHOTS / "test_a_repeat_merchant_is_referred_for_enforcement-pdf"
-    subprocess.run(
-        ["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", str(pdf), str(stem)], check=True
-    )
-    assert stem.with_name(stem.name + "-1.png").stat().st_size > 20_000
+    picture = first_page_png(pdf, "test_a_repeat_merchant_is_referred_for_enforcement-pdf")
+    assert picture.stat().st_size > 20_000
 
     # Each case's timeline records the referral, for its caseworkers (not for the consumer).
     page.goto(f"{live_server.url}/casework/disputes/{cases[2].reference}/")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import subprocess
 from decimal import Decimal
 
 import pytest
@@ -21,8 +20,8 @@ from enforcement import services
 from enforcement.models import EnforcementReferral
 from odr.errors import InvalidInput, NotAllowed
 from relay.models import OutboundPacket
-from tests.conftest import SCREENSHOTS
 from tests.factories import CaseworkerFactory, SupervisorFactory, file_dispute
+from tests.pdf import first_page_png, pdf_text
 from tests.staff import login
 
 SHOP = "https://seoulgadget.example.kr"
@@ -63,16 +62,8 @@ def prepare(world, *, by=None, **changes):
     return services.prepare_referral(**fields)
 
 
-def pdf_text(content: bytes, tmp_path) -> str:
-    path = tmp_path / "referral.pdf"
-    path.write_bytes(content)
-    return subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
-    ).stdout
-
-
 def test_an_approved_referral_freezes_its_cases_keeps_its_pdf_and_marks_each_case(
-    world, tmp_path, mailoutbox
+    world, mailoutbox
 ):
     referral = prepare(world)
     assert referral.number == f"BPKN-ENF-{agency_today(world['agency']).year}-0001"
@@ -106,7 +97,7 @@ def test_an_approved_referral_freezes_its_cases_keeps_its_pdf_and_marks_each_cas
         == 3
     )
 
-    text = pdf_text(bytes(referral.pdf), tmp_path)
+    text = pdf_text(bytes(referral.pdf))
     assert referral.number in text
     assert "Kementerian Komunikasi dan Digital" in text  # addressed in Indonesian
     assert "Rujukan penegakan" in text and "Mohon blokir akses ke situs ini." in text
@@ -115,23 +106,7 @@ def test_an_approved_referral_freezes_its_cases_keeps_its_pdf_and_marks_each_cas
         assert case.reference in text
     assert "Dewi Lestari" not in text and "dewi@example.id" not in text and "+62" not in text
     # A picture of it, to look at: test-artifacts/screenshots/enforcement-referral-id-1.png
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    (tmp_path / "approved.pdf").write_bytes(bytes(referral.pdf))
-    subprocess.run(
-        [
-            "pdftoppm",
-            "-png",
-            "-r",
-            "80",
-            "-f",
-            "1",
-            "-l",
-            "1",
-            str(tmp_path / "approved.pdf"),
-            str(SCREENSHOTS / "enforcement-referral-id"),
-        ],
-        check=True,
-    )
+    assert first_page_png(bytes(referral.pdf), "enforcement-referral-id").stat().st_size > 20_000
 
 
 def test_the_approved_document_does_not_change_when_the_cases_do(world, client):
@@ -271,12 +246,12 @@ def test_a_bad_form_is_shown_again_with_the_errors_in_the_readers_language(world
     assert not EnforcementReferral.objects.exists()
 
 
-def test_a_draft_can_be_previewed_marked_as_a_draft(world, client, tmp_path):
+def test_a_draft_can_be_previewed_marked_as_a_draft(world, client):
     referral = prepare(world)
     login(client, world["caseworker"])
     response = client.get(reverse("enforcement:referral_pdf", args=[referral.number]))
     assert response.status_code == 200
-    assert "DRAF" in pdf_text(response.content, tmp_path)
+    assert "DRAF" in pdf_text(response.content)
     referral.refresh_from_db()
     assert referral.pdf is None and not TimelineEvent.objects.filter(kind="enforcement").exists()
 
