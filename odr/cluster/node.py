@@ -240,9 +240,13 @@ class Node:
             ],
         )
 
-    def start_beat(self) -> Process:
+    def start_beat(self, name: str = "beat") -> Process:
+        """The node's beat; another ``name`` starts one more, with its own schedule file and
+        pidfile, as an operator starting a second by mistake would (the beat lock keeps it
+        standing by)."""
+        stem = "celerybeat" if name == "beat" else name
         return self._spawn(
-            "beat",
+            name,
             [
                 _python_bin(),
                 "-m",
@@ -251,9 +255,9 @@ class Node:
                 "odr",
                 "beat",
                 "--schedule",
-                str(self.data_dir / "celerybeat-schedule"),
+                str(self.data_dir / f"{stem}-schedule"),
                 "--pidfile",
-                str(self.data_dir / "celerybeat.pid"),
+                str(self.data_dir / f"{stem}.pid"),
                 "--loglevel",
                 "INFO",
             ],

@@ -143,27 +143,6 @@ def run_code(node: Node, code: str) -> subprocess.Popen:
     )
 
 
-def start_beat(node: Node, name: str) -> Process:
-    """One more ``celery -A odr beat`` of the node, with its own schedule file and pidfile."""
-    return node._spawn(
-        name,
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "odr",
-            "beat",
-            "--schedule",
-            str(node.data_dir / f"{name}-schedule"),
-            "--pidfile",
-            str(node.data_dir / f"{name}.pid"),
-            "--loglevel",
-            "INFO",
-        ],
-    )
-
-
 def log_count(process: Process, pattern: str) -> int:
     """How many times the regular expression ``pattern`` matches the process's log (a process
     started again under the same name writes on in the same file)."""

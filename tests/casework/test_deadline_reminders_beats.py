@@ -10,7 +10,7 @@ import json
 import pytest
 
 from odr.cluster import wait_for
-from tests.casework.node_processes import log_count, node_with_mail_sink, start_beat
+from tests.casework.node_processes import log_count, node_with_mail_sink
 
 DISPUTES = 6
 OWNER = "siti@bpkn.example"
@@ -139,7 +139,7 @@ def test_two_beats_a_killed_worker_and_a_killed_beat_send_each_notice_once(node_
     sink.stall_after = 3
     sink.stall.set()
     node.start_worker(concurrency=1)
-    beats = [start_beat(node, "beat-1"), start_beat(node, "beat-2")]
+    beats = [node.start_beat("beat-1"), node.start_beat("beat-2")]
     node.wait_worker()
     holder, standby = wait_for(
         lambda: lock_roles(beats), timeout=60, what="one beat holding the lock, one standing by"

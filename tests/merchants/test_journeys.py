@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import sys
 import zoneinfo
 from pathlib import Path
 
@@ -242,21 +241,7 @@ def test_a_silent_merchant_is_reminded_once_and_the_case_goes_to_adjudication(
     wait_status(kca, reference, "forwarded")
     staff = chromium.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
     consumer = chromium.new_context(locale="id-ID", viewport={"width": 390, "height": 844})
-    beat_2 = kca._spawn(
-        "beat-2",
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "odr",
-            "beat",
-            "--schedule",
-            str(kca.data_dir / "celerybeat-schedule-2"),
-            "--pidfile",
-            str(kca.data_dir / "celerybeat-2.pid"),
-        ],
-    )
+    beat_2 = kca.start_beat("beat-2")
     try:
         caseworker = staff.new_page()
         sign_in(caseworker, kca, "minji")
