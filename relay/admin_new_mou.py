@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Agency, Category, MoU
+from agencies.selectors import this_agency
 from agencies.services import create_mou
 from odr.errors import DomainError
 
@@ -128,16 +129,14 @@ class NewMoUForm(forms.Form):
 
 
 @transaction.atomic
-def _create(form: NewMoUForm) -> tuple[MoU, bool]:
+def _create(form: NewMoUForm) -> tuple[MoU, Agency]:
+    """The draft MoU and its partner (one imported from its card is prospective)."""
     data = form.cleaned_data
-    imported = False
     partner = data["partner"]
     if data["card"]:
         partner = cards.import_partner_card(data["card"].read()).agency
-        imported = True
-    here = Agency.objects.get(code=settings.ODR_NODE)
     mou = create_mou(
-        first=here,
+        first=this_agency(),
         second=partner,
         reference=data["reference"],
         title=data["title"],
@@ -156,7 +155,7 @@ def _create(form: NewMoUForm) -> tuple[MoU, bool]:
     )
     if data["document"]:
         mou.document.save(f"{mou.reference}-{dt.date.today():%Y%m%d}.pdf", data["document"])
-    return mou, imported
+    return mou, partner
 
 
 def new_mou_view(model_admin, request):
@@ -165,14 +164,13 @@ def new_mou_view(model_admin, request):
     form = NewMoUForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            mou, imported = _create(form)
+            mou, partner = _create(form)
         except DomainError as error:
             form.add_error("card" if form.cleaned_data.get("card") else None, error.message)
         else:
             model_admin.log_addition(request, mou, [{"added": {}}])
-            partner = mou.partner_of(Agency.objects.get(code=settings.ODR_NODE))
             steps = [_("next: run the connectivity check, then activate it on the agreed date.")]
-            if imported or partner.status == Agency.Status.PROSPECTIVE:
+            if partner.status == Agency.Status.PROSPECTIVE:
                 steps.insert(0, _("first compare the partner's key thumbprints and confirm it;"))
             model_admin.message_user(
                 request,

@@ -76,19 +76,18 @@ def partner_card(agency: Agency, at: dt.datetime | None = None) -> dict[str, Any
         if value:
             names[language] = value
     keys = []
-    for key in AgencyKey.objects.filter(agency=agency).order_by("use", "kid"):
-        if key.is_valid_at(at):
-            public = {name: key.public_jwk[name] for name in ("kty", "crv", "x")}
-            keys.append(
-                {
-                    **public,
-                    "kid": key.kid,
-                    "use": key.use,
-                    "not_before": _iso(key.not_before),
-                    "not_after": _iso(key.not_after),
-                    "thumbprint": thumbprint(public),
-                }
-            )
+    for key in _valid_keys(agency, at):
+        public = {name: key.public_jwk[name] for name in ("kty", "crv", "x")}
+        keys.append(
+            {
+                **public,
+                "kid": key.kid,
+                "use": key.use,
+                "not_before": _iso(key.not_before),
+                "not_after": _iso(key.not_after),
+                "thumbprint": thumbprint(public),
+            }
+        )
     contact = {"email": agency.contact_email}
     if agency.contact_phone:
         contact["phone"] = agency.contact_phone
@@ -195,6 +194,12 @@ def check_card(card: dict[str, Any]) -> None:
         )
     if card["relay"]["inbox_url"].startswith("http://") and not settings.ODR_RELAY_ALLOW_HTTP:
         raise CardRefused(_("The relay inbox URL must be https://."), code="insecure_inbox")
+    # One read for every key of the card: the kids already pinned here, and to whom.
+    pinned_to = dict(
+        AgencyKey.objects.filter(kid__in=[jwk["kid"] for jwk in keys]).values_list(
+            "kid", "agency__code"
+        )
+    )
     seen: set[str] = set()
     for jwk in keys:
         kid, use = jwk["kid"], jwk["use"]
@@ -215,11 +220,10 @@ def check_card(card: dict[str, Any]) -> None:
                 _("The thumbprint given for key %(kid)s is not the key's own.") % {"kid": kid},
                 code="kid_mismatch",
             )
-        pinned = AgencyKey.objects.filter(kid=kid).first()
-        if pinned is not None:
+        if kid in pinned_to:
             raise CardRefused(
                 _("Key id %(kid)s is already pinned to %(agency)s.")
-                % {"kid": kid, "agency": pinned.agency.code},
+                % {"kid": kid, "agency": pinned_to[kid]},
                 code="kid_mismatch",
             )
         not_after = jwk.get("not_after")
@@ -291,13 +295,16 @@ def import_partner_card(raw: bytes | str | dict) -> ImportedCard:
     return ImportedCard(agency=agency, thumbprints=prints)
 
 
+def _valid_keys(agency: Agency, at: dt.datetime) -> list[AgencyKey]:
+    """The agency's pinned keys valid at ``at``, by use and kid (as a card lists them)."""
+    return [key for key in agency.keys.order_by("use", "kid") if key.is_valid_at(at)]
+
+
 def key_thumbprints(agency: Agency) -> list[tuple[str, str, str]]:
     """(use, kid, thumbprint) of each currently valid pinned key, to compare out of band."""
-    now = timezone.now()
     return [
         (key.use, key.kid, thumbprint(key.public_jwk))
-        for key in AgencyKey.objects.filter(agency=agency).order_by("use", "kid")
-        if key.is_valid_at(now)
+        for key in _valid_keys(agency, timezone.now())
     ]
 
 

@@ -71,15 +71,7 @@ def send_ping(agency_code: str, *, mou_reference: str | None = None) -> Outbound
             % {"agency": agency_code},
             code="partner_not_confirmed",
         )
-    mou = mou_for_ping(partner, mou_reference)
-    now = timezone.now()
-    return queue_packet(
-        PacketType.PARTNER_PING,
-        recipient=partner,
-        mou=mou,
-        body=ping_body(mou, secrets.token_hex(8), now),
-        now=now,
-    )
+    return _queue_ping(partner, mou_for_ping(partner, mou_reference))
 
 
 def announce_mou_status(sender, *, mou: MoU, reason: str, **kwargs) -> None:
@@ -88,10 +80,14 @@ def announce_mou_status(sender, *, mou: MoU, reason: str, **kwargs) -> None:
     if not mou.is_party(here):
         return
     partner = mou.partner_of(here)
-    if partner.status == Agency.Status.PROSPECTIVE:
-        return
+    if partner.status != Agency.Status.PROSPECTIVE:
+        _queue_ping(partner, mou)
+
+
+def _queue_ping(partner: Agency, mou: MoU) -> OutboundPacket:
+    """A partner.ping under the MoU, carrying this node's state of it (``standing.ping_body``)."""
     now = timezone.now()
-    queue_packet(
+    return queue_packet(
         PacketType.PARTNER_PING,
         recipient=partner,
         mou=mou,

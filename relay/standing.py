@@ -63,27 +63,36 @@ def mou_for_packet(
         return named
     if in_force is not None:
         raise PacketRefused("mou_mismatch", f"the MoU in force is {in_force.reference}")
-    open_case = (
+    if (
         claims["type"] != PacketType.DISPUTE_FORWARD
         and claims["dispute"]
+        and _takes_open_cases(named, now)
         and Dispute.objects.filter(reference=claims["dispute"], mou=named).exists()
-    )
-    if open_case and named.status == MoU.Status.SUSPENDED:
-        return named
-    if (
-        open_case
-        and named.status == MoU.Status.TERMINATED
-        and named.packets_accepted_until is not None
-        and now < named.packets_accepted_until
     ):
         return named
     raise _refusal(named, here)
 
 
+def _takes_open_cases(mou: MoU, now: dt.datetime) -> bool:
+    """Suspended, or terminated within its grace period: cases already shared continue."""
+    if mou.status == MoU.Status.SUSPENDED:
+        return True
+    return (
+        mou.status == MoU.Status.TERMINATED
+        and mou.packets_accepted_until is not None
+        and now < mou.packets_accepted_until
+    )
+
+
+def _told_reason(mou: MoU) -> str:
+    """The reason the other side is told with the MoU's state (only a stopped MoU's)."""
+    return latest_reason(mou) if mou.status in STOPPED else ""
+
+
 def pong_detail(mou: MoU) -> str:
     """What the receiver of a ping says back in its signed receipt: its state of the MoU."""
     detail = f"MoU {mou.reference} is {onboarding_state(mou)} here"
-    reason = latest_reason(mou) if mou.status in STOPPED else ""
+    reason = _told_reason(mou)
     return (detail + (f": {reason}" if reason else ""))[:1900]
 
 
@@ -111,7 +120,7 @@ def record_pong(packet: OutboundPacket, sent: dt.datetime, answered: dt.datetime
 
 def ping_body(mou: MoU, nonce: str, now: dt.datetime) -> dict:
     body = {"nonce": nonce, "sent_at": now.isoformat(), "state": onboarding_state(mou)}
-    reason = latest_reason(mou) if mou.status in STOPPED else ""
+    reason = _told_reason(mou)
     if reason:
         body["reason"] = reason[:1000]
     return body
