@@ -303,8 +303,7 @@ def accept_requested_remedy(
     dispute = lock_dispute(dispute)
     _merchant_side(dispute, actor)
     _engaged(dispute)
-    acting = dispute.partner_agency if dispute.partner_agency_id else dispute.home_agency
-    perform_by = check_perform_by(dispute, perform_by, acting, checked_here=not actor.is_remote)
+    perform_by = check_perform_by(dispute, perform_by, checked_here=not actor.is_remote)
     code = dispute.desired_remedy.code
     remedy = code if code in RemedyKind.values else RemedyKind.OTHER
     refund = remedy == RemedyKind.REFUND
