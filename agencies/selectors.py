@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from . import refcache
@@ -186,11 +186,10 @@ ONBOARDING_STATES = ("prospective", "pinged", "active", "suspended", "terminated
 
 def last_key_change(mou: MoU) -> dt.datetime | None:
     """When either party last pinned, announced or revoked a key (a ping before it is stale)."""
-    moments = []
-    for key in AgencyKey.objects.filter(agency_id__in=[mou.agency_a_id, mou.agency_b_id]):
-        moments += [key.created_at, key.not_before, key.revoked_at]
-    moments = [moment for moment in moments if moment is not None]
-    return max(moments, default=None)
+    latest = AgencyKey.objects.filter(agency_id__in=[mou.agency_a_id, mou.agency_b_id]).aggregate(
+        Max("created_at"), Max("not_before"), Max("revoked_at")
+    )
+    return max((moment for moment in latest.values() if moment is not None), default=None)
 
 
 def ping_is_current(mou: MoU) -> bool:

@@ -56,7 +56,7 @@ def against_a_repeat_merchant(agency: Agency, *, since: dt.datetime | None = Non
     """
     threshold = max(settings.ODR_REPEAT_MERCHANT_THRESHOLD, 1)
     same_merchant = (
-        Dispute.objects.filter(of_agency(agency), merchant_key=OuterRef("merchant_key"))
+        merchant_disputes(agency, OuterRef("merchant_key"))
         # Written out so that PostgreSQL may use the partial index (it cannot infer it).
         .exclude(merchant_key="")
         .filter(filed_at__gte=since or repeat_window_start())
@@ -115,7 +115,7 @@ def merchant_names(agency: Agency, keys: list[str]) -> dict[str, str]:
     names = dict(Merchant.objects.filter(key__in=keys).values_list("key", "name"))
     latest = [
         Subquery(
-            Dispute.objects.filter(of_agency(agency), merchant_key=key)
+            merchant_disputes(agency, key)
             .exclude(merchant_key="")
             .order_by("-filed_at")
             .values("pk")[:1]
@@ -158,7 +158,7 @@ class MerchantRecord:
         return is_repeat(self.disputes)
 
 
-def merchant_disputes(agency: Agency, key: str) -> QuerySet[Dispute]:
+def merchant_disputes(agency: Agency, key: str | OuterRef) -> QuerySet[Dispute]:
     return Dispute.objects.filter(of_agency(agency), merchant_key=key)
 
 

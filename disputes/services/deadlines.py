@@ -1,7 +1,7 @@
 """Working-day deadlines: which one runs in each stage, on the calendar of the agency that acts.
 
-Owns: ``agency_today`` and ``compute_deadlines``; ``transitions.flag_missed_deadlines``
-records the ones missed.
+Owns: ``agency_today``, ``acting_agency`` and ``compute_deadlines``;
+``transitions.flag_missed_deadlines`` records the ones missed.
 """
 
 from __future__ import annotations
@@ -21,6 +21,12 @@ def agency_today(agency: Agency, now: dt.datetime | None = None) -> dt.date:
 
     now = now or timezone.now()
     return now.astimezone(zoneinfo.ZoneInfo(agency.country.timezone)).date()
+
+
+def acting_agency(dispute: Dispute) -> Agency:
+    """The agency on whose calendar a settlement's dates are read: the partner once there is
+    one, else home."""
+    return dispute.partner_agency if dispute.partner_agency_id else dispute.home_agency
 
 
 def compute_deadlines(dispute: Dispute, now: dt.datetime | None = None) -> list[str]:

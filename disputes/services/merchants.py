@@ -25,7 +25,7 @@ from ..models import AccountTranslation, Dispute, Merchant, RemedyKind, Status, 
 from .actors import Actor, side_of
 from .deadlines import agency_today
 from .merchant_identity import merchant_key, normalise_domain
-from .messages import add_document, post_message
+from .messages import add_document, post_message, store_translation
 from .rows import holding_lock, lock_dispute
 from .terms import check_perform_by, check_text
 from .timeline import apply_transition, record_event, require_text
@@ -303,8 +303,7 @@ def accept_requested_remedy(
     dispute = lock_dispute(dispute)
     _merchant_side(dispute, actor)
     _engaged(dispute)
-    acting = dispute.partner_agency if dispute.partner_agency_id else dispute.home_agency
-    perform_by = check_perform_by(dispute, perform_by, acting, checked_here=not actor.is_remote)
+    perform_by = check_perform_by(dispute, perform_by, checked_here=not actor.is_remote)
     code = dispute.desired_remedy.code
     remedy = code if code in RemedyKind.values else RemedyKind.OTHER
     refund = remedy == RemedyKind.REFUND
@@ -364,17 +363,13 @@ def translate_account(
     ):
         raise NotAllowed(_("Only caseworkers add translations."), code="actor_not_allowed")
     body = check_text(body, _("the translation"))
-    if language == dispute.filing_language:
-        raise InvalidInput(
-            _("The translation must be in another language than the original."),
-            code="same_language",
-        )
-    translation, _created = AccountTranslation.objects.update_or_create(
-        dispute=dispute,
+    return store_translation(
+        dispute.account_translations,
+        actor=actor,
         language=language,
-        defaults={"body": body, "translated_by": actor.name, "translated_at": timezone.now()},
+        body=body,
+        original_language=dispute.filing_language,
     )
-    return translation
 
 
 # This stage's transitions, by name (``services.TRANSITION_SERVICES`` lists them with the rest).

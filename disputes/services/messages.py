@@ -1,6 +1,7 @@
 """What the parties send on an open case: messages, caseworkers' translations, documents.
 
-Owns: ``post_message``, ``add_translation`` and ``add_document``.
+Owns: ``post_message``, ``add_translation`` (``store_translation``, also for the consumer's
+account) and ``add_document``.
 """
 
 from __future__ import annotations
@@ -90,13 +91,27 @@ def add_translation(
     if actor.kind not in ("caseworker", "agency"):
         raise NotAllowed(_("Only caseworkers add translations."))
     body = require_text(body, _("the translation"))
-    if language == message.language:
+    return store_translation(
+        message.translations,
+        actor=actor,
+        language=language,
+        body=body,
+        original_language=message.language,
+    )
+
+
+def store_translation(
+    translations, *, actor: Actor, language: str, body: str, original_language: str
+):
+    """A caseworker's translation (``translations``: the original's related manager, of a
+    ``Translation`` model), in another language than the original; a second one into the same
+    language replaces it. The caller checks who may translate and the text."""
+    if language == original_language:
         raise InvalidInput(
             _("The translation must be in another language than the original."),
             code="same_language",
         )
-    translation, _created = MessageTranslation.objects.update_or_create(
-        message=message,
+    translation, _created = translations.update_or_create(
         language=language,
         defaults={"body": body, "translated_by": actor.name, "translated_at": timezone.now()},
     )

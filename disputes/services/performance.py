@@ -13,7 +13,7 @@ from odr.errors import IllegalTransition, InvalidInput, NotAllowed
 
 from ..models import Dispute, Rating, Receipt, Status, TimelineEvent
 from .actors import Actor, side_of
-from .deadlines import agency_today
+from .deadlines import acting_agency, agency_today
 from .rows import lock_dispute
 from .terms import check_text
 from .timeline import record_event
@@ -42,8 +42,7 @@ def confirm_performance(
         raise IllegalTransition(
             _("Carrying out the settlement was already confirmed."), code="already_confirmed"
         )
-    acting = dispute.partner_agency if dispute.partner_agency_id else dispute.home_agency
-    if performed_on is None or performed_on > agency_today(acting):
+    if performed_on is None or performed_on > agency_today(acting_agency(dispute)):
         raise InvalidInput(
             _("Give the date it was carried out; it cannot be in the future."),
             code="performed_on_invalid",

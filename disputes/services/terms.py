@@ -12,11 +12,10 @@ from decimal import Decimal, InvalidOperation
 from babel.numbers import list_currencies
 from django.utils.translation import gettext as _
 
-from agencies.models import Agency
 from odr.errors import InvalidInput
 
 from ..models import Dispute
-from .deadlines import agency_today
+from .deadlines import acting_agency, agency_today
 from .timeline import require_text
 
 # What a merchant or a consumer writes in one answer; longer is refused, not cut.
@@ -79,17 +78,17 @@ def check_amount(dispute: Dispute, amount, currency: str, *, checked_here: bool 
 
 
 def check_perform_by(
-    dispute: Dispute, perform_by: dt.date | None, agency: Agency, *, checked_here: bool = True
+    dispute: Dispute, perform_by: dt.date | None, *, checked_here: bool = True
 ) -> dt.date:
-    """A date to carry out a remedy, within a year of today on ``agency``'s calendar (only its
-    presence when the partner's node ``checked`` it already)."""
+    """A date to carry out a remedy, within a year of today on the acting agency's calendar
+    (only its presence when the partner's node ``checked`` it already)."""
     if perform_by is None:
         raise InvalidInput(
             _("Give the date by which it will be carried out."), code="perform_by_required"
         )
     if not checked_here:
         return perform_by
-    today = agency_today(agency)
+    today = agency_today(acting_agency(dispute))
     if perform_by < today:
         raise InvalidInput(_("That date is in the past."), code="perform_by_in_past")
     if perform_by > today + dt.timedelta(days=MAX_PERFORM_DAYS):

@@ -185,8 +185,7 @@ def propose_settlement(
     else:
         amount, currency = None, ""
     if remedy:
-        acting = dispute.partner_agency if dispute.partner_agency_id else dispute.home_agency
-        perform_by = check_perform_by(dispute, perform_by, acting, checked_here=not actor.is_remote)
+        perform_by = check_perform_by(dispute, perform_by, checked_here=not actor.is_remote)
     else:
         perform_by = None
     terms = proposal or str(RemedyKind(remedy).label)
@@ -272,8 +271,7 @@ def record_settlement(
     if remedy and remedy not in RemedyKind.values:
         raise InvalidInput(_("Choose a remedy."), code="remedy_invalid")
     if remedy:
-        acting = dispute.partner_agency if dispute.partner_agency_id else dispute.home_agency
-        perform_by = check_perform_by(dispute, perform_by, acting, checked_here=not actor.is_remote)
+        perform_by = check_perform_by(dispute, perform_by, checked_here=not actor.is_remote)
     return apply_transition(
         dispute,
         "record_settlement",
