@@ -330,9 +330,7 @@ def _create_forwarded(body: dict, sender: Agency, mou: MoU, now: dt.datetime) ->
         consumer_language=consumer["language"],
         merchant_name=merchant["name"],
         merchant_website=merchant["website"],
-        merchant_key=disputes.dispute_merchant_key(
-            merchant["website"], platform=purchase["platform"]
-        ),
+        merchant_key=disputes.dispute_merchant_key(merchant["website"]),
         merchant_country=one(Country, merchant["country"], "country"),
         merchant_contact=merchant["contact"],
         purchase_date=parse_date(purchase["date"]),

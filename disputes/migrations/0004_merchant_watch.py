@@ -15,7 +15,7 @@ def group_existing_disputes(apps, schema_editor):
         batch = list(
             Dispute.objects.filter(pk__gt=last)
             .order_by("pk")
-            .only("pk", "merchant_website", "platform", "merchant__key")
+            .only("pk", "merchant_website", "merchant__key")
             .select_related("merchant")[:BATCH]
         )
         if not batch:
@@ -24,7 +24,7 @@ def group_existing_disputes(apps, schema_editor):
             dispute.merchant_key = (
                 dispute.merchant.key
                 if dispute.merchant_id
-                else dispute_merchant_key(dispute.merchant_website, platform=dispute.platform)
+                else dispute_merchant_key(dispute.merchant_website)
             )
         Dispute.objects.bulk_update(batch, ["merchant_key"])
         last = batch[-1].pk

@@ -113,7 +113,7 @@ def file_dispute(
         consumer_language=consumer_language,
         merchant_name=merchant_name.strip(),
         merchant_website=merchant_website.strip(),
-        merchant_key=dispute_merchant_key(merchant_website, platform=platform),
+        merchant_key=dispute_merchant_key(merchant_website),
         merchant_country=merchant_country,
         merchant_contact=merchant_contact.strip(),
         purchase_date=purchase_date,

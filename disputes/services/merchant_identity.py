@@ -71,7 +71,7 @@ MARKETPLACE_DOMAINS = {
 }
 
 
-def dispute_merchant_key(website: str, *, platform: str = "") -> str:
+def dispute_merchant_key(website: str) -> str:
     """The merchant identity a dispute is grouped under, from the address the consumer gave:
     ``web:<domain>``, or ``shop:<marketplace>:<shop>`` for a shop's page on a known
     marketplace; "" when no web address can be read from it (the dispute stays ungrouped until
