@@ -216,17 +216,6 @@ class ProposalForm(MoneyFields, ActionForm):
     language = LanguageField()
     field_order = ["remedy", "proposal", "amount", "currency", "perform_by", "language"]
 
-    def service_kwargs(self) -> dict:
-        data = self.cleaned_data
-        return {
-            "remedy": data["remedy"],
-            "proposal": data["proposal"],
-            "amount": data["amount"],
-            "currency": data["currency"],
-            "perform_by": data["perform_by"],
-            "language": data["language"],
-        }
-
 
 class InviteMerchantForm(forms.Form):
     """The merchant's contact, to send them their link (recorded once per merchant)."""

@@ -25,7 +25,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from agencies.models import Agency
-from disputes.models import Dispute, Status
+from disputes.models import Dispute
 
 from . import selectors
 from .models import DeadlineNotice
@@ -39,15 +39,15 @@ def sweep_deadlines(agency: Agency, today: dt.date | None = None) -> int:
     horizon = clock.calendar.add_working_days(today, settings.ODR_DEADLINE_REMINDER_WORKING_DAYS)
     candidates = (
         selectors.disputes_for(agency)
-        .exclude(status__in=(Status.WITHDRAWN, Status.CLOSED))
+        .exclude(status__in=selectors.OPEN_EXCLUDED)
         .annotate(next_deadline=selectors.next_deadline())
         .filter(next_deadline__lte=horizon)  # the queue's deadline index
-        .select_related("mou", "assignment")
+        .select_related("mou", "assignment__assignee")
     )
     supervisors = [person.email for person in supervisors_of(agency) if person.email]
     notices = []
     for dispute in candidates.iterator(chunk_size=500):
-        our_side = "home" if dispute.home_agency_id == agency.pk else "partner"
+        our_side = selectors.agency_side(dispute, agency)
         if selectors.acting_side(dispute) != our_side:
             continue
         assignment = getattr(dispute, "assignment", None)

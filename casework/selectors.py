@@ -144,6 +144,11 @@ def needs_action_from(agency: Agency) -> Q:
     return condition
 
 
+def agency_side(dispute: Dispute, agency: Agency) -> str:
+    """home or partner: which side of the dispute this agency (a party to it) is."""
+    return "home" if dispute.home_agency_id == agency.pk else "partner"
+
+
 def acting_side(dispute: Dispute) -> str | None:
     """home, partner or consumer: who moves the case on next; None once it is finished."""
     if dispute.status in HOME_ACTS:
@@ -171,8 +176,9 @@ class NoDeadline(Expression):
         return "'9999-12-31'", []
 
 
-def next_deadline() -> Least:
-    return Least(*(Coalesce(F(name), NoDeadline()) for name in DEADLINE_FIELDS))
+def next_deadline(prefix: str = "") -> Least:
+    """The earliest running deadline; ``prefix`` reaches it through a relation ("dispute__")."""
+    return Least(*(Coalesce(F(f"{prefix}{name}"), NoDeadline()) for name in DEADLINE_FIELDS))
 
 
 OPEN_EXCLUDED = (Status.WITHDRAWN, Status.CLOSED)
@@ -186,9 +192,7 @@ def workload(agency: Agency, today: dt.date) -> list[dict]:
             Q(dispute__home_agency=agency) | Q(dispute__partner_agency=agency)
         )
         .exclude(dispute__status__in=OPEN_EXCLUDED)
-        .annotate(
-            due=Least(*(Coalesce(F(f"dispute__{name}"), NoDeadline()) for name in DEADLINE_FIELDS))
-        )
+        .annotate(due=next_deadline("dispute__"))
         .values("assignee")
         .annotate(open=Count("pk"), overdue=Count("pk", filter=Q(due__lt=today)))
     )
@@ -281,6 +285,7 @@ def dispute_for(user, agency: Agency, reference: str) -> Dispute:
             "home_agency__country",
             "partner_agency__country",
             "mou",
+            "merchant",
             "consumer_country",
             "merchant_country",
             "category",

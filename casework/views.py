@@ -163,7 +163,7 @@ def queue(request):
     )
     rows = []
     for dispute in page.rows:
-        our_side = "home" if dispute.home_agency_id == agency.pk else "partner"
+        our_side = selectors.agency_side(dispute, agency)
         acting = selectors.acting_side(dispute)
         rows.append(
             {
@@ -238,7 +238,7 @@ def _detail_context(request, dispute: Dispute, *, bound: tuple[str, object] | No
     return {
         "dispute": dispute,
         "agency": agency,
-        "our_side": "home" if dispute.home_agency_id == agency.pk else "partner",
+        "our_side": selectors.agency_side(dispute, agency),
         "waiting_for": selectors.acting_side(dispute),
         "deadlines": selectors.DeadlineClock(agency).deadlines_of(dispute),
         "actions": actions,
@@ -286,10 +286,10 @@ def _merchant_invite(dispute: Dispute, actor, bound) -> dict | None:
     """The merchant's invitation box, for the side that deals with the merchant."""
     if not selectors.may_invite_merchant(dispute, actor):
         return None
+    known = services.known_merchant_for(dispute)
     if bound is not None:
         form = bound
     else:
-        known = services.known_merchant_for(dispute)
         initial = (
             {
                 "name": known.name,
@@ -303,7 +303,7 @@ def _merchant_invite(dispute: Dispute, actor, bound) -> dict | None:
             else {"name": dispute.merchant_name, "website": dispute.merchant_website}
         )
         form = InviteMerchantForm(initial=initial, auto_id="id_invite_%s")
-    return {"form": form, "known": services.known_merchant_for(dispute)}
+    return {"form": form, "known": known}
 
 
 def _render_detail(request, dispute, *, bound=None, status=200):

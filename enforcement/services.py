@@ -64,16 +64,18 @@ def prepare_referral(
         raise InvalidInput(
             _("The period must start on or before the day it ends."), code="bad_period"
         )
-    cases = selectors.cases_filed_in(
-        agency, merchant_key, filed_from, filed_to, include_withdrawn=include_withdrawn
+    # Read once, one past the limit: the cases counted are the cases listed.
+    cases = list(
+        selectors.cases_filed_in(
+            agency, merchant_key, filed_from, filed_to, include_withdrawn=include_withdrawn
+        ).values_list("pk", flat=True)[: selectors.MAX_CASES + 1]
     )
-    found = cases.count()
-    if not found:
+    if not cases:
         raise InvalidInput(
             _("No case of this agency against this merchant was filed in that period."),
             code="no_cases",
         )
-    if found > selectors.MAX_CASES:
+    if len(cases) > selectors.MAX_CASES:
         raise InvalidInput(
             _("A referral lists at most %(count)d cases; choose a shorter period.")
             % {"count": selectors.MAX_CASES},
@@ -91,7 +93,7 @@ def prepare_referral(
             language=selectors.referral_language(agency),
             prepared_by=by,
         )
-        referral.disputes.add(*cases.values_list("pk", flat=True))
+        referral.disputes.add(*cases)
         _audit(by, referral, "prepared")
     return referral
 

@@ -8,6 +8,8 @@ import smtplib
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from agencies.selectors import agency_calendar
@@ -105,3 +107,20 @@ def test_an_email_refused_mid_run_leaves_the_ones_before_it_sent_once(team, refu
     assert sweep_deadlines() == {"created": 0, "sent": 1}
     assert sweep_deadlines() == {"created": 0, "sent": 0}
     assert [email.to for email in mail.outbox] == [first.recipients, second.recipients]
+
+
+def test_the_sweep_reads_the_owners_with_their_cases(team, settings):
+    """Not one query per case's owner: a sweep with five owned cases due costs what one does."""
+
+    def queries_of_a_sweep() -> int:
+        DeadlineNotice.objects.all().delete()
+        with CaptureQueriesContext(connection) as queries:
+            reminders.sweep_deadlines(team["bpkn"])
+        return len(queries)
+
+    settings.ODR_DEADLINE_REMINDER_WORKING_DAYS = 2
+    owned_dispute(team, 1)
+    one = queries_of_a_sweep()
+    for _ in range(4):
+        owned_dispute(team, 1)
+    assert queries_of_a_sweep() == one
