@@ -53,6 +53,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, NullIf, TruncDate, TruncMonth
 
 from agencies.models import Agency, Category, MoU
+from agencies.selectors import this_agency
 from casework.selectors import node_agency, works_here
 from disputes.models import Dispute, IntakeChannel, ProblemType, Status, TimelineEvent
 from relay.models import OutboundPacket
@@ -241,6 +242,11 @@ class Filters:
     partner: Agency | None = None
     category: Category | None = None
 
+    @property
+    def end(self) -> dt.date:
+        """The first day after the period."""
+        return next_month(self.last_month)
+
     def as_query(self) -> dict:
         query = {
             "first_month": f"{self.first_month:%Y-%m}",
@@ -268,11 +274,16 @@ def default_filters(today: dt.date | None = None) -> Filters:
     return Filters(first, last)
 
 
+def next_month(month: dt.date) -> dt.date:
+    """The first day of the month after ``month``'s."""
+    return dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
 def month_list(first: dt.date, last: dt.date) -> list[dt.date]:
     months, month = [], first
     while month <= last:
         months.append(month)
-        month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        month = next_month(month)
     return months
 
 
@@ -320,10 +331,8 @@ def consumer_ratings(filters: Filters) -> dict | None:
     from disputes.models import Rating
     from disputes.selectors import rating_summary
 
-    last = filters.last_month
-    after = dt.date(last.year + last.month // 12, last.month % 12 + 1, 1)
     ratings = Rating.objects.filter(
-        rated_at__date__gte=filters.first_month, rated_at__date__lt=after
+        rated_at__date__gte=filters.first_month, rated_at__date__lt=filters.end
     )
     if filters.partner:
         ratings = ratings.filter(dispute__partner_agency=filters.partner)
@@ -338,6 +347,12 @@ def _cents(amount) -> Decimal | None:
 
 def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+def _category_names_and_codes() -> tuple[dict[int, str], dict[int, str]]:
+    """{pk: name} and {pk: code} of every category, from one query."""
+    rows = list(Category.objects.values_list("pk", "name", "code"))
+    return {pk: name for pk, name, _code in rows}, {pk: code for pk, _name, code in rows}
 
 
 def _labelled(rows: list[dict], field: str, labels: dict) -> list[dict]:
@@ -368,8 +383,7 @@ def staff_figures(filters: Filters) -> dict:
         ]
 
     cases = _rows(filters, *CASES)
-    categories = dict(Category.objects.values_list("pk", "name"))
-    category_codes = dict(Category.objects.values_list("pk", "code"))
+    categories, category_codes = _category_names_and_codes()
     outcomes = {row["key"]: row["total"] for row in _totals(_rows(filters, Measure.OUTCOME), "key")}
     in_time = {row["key"]: row["total"] for row in _totals(_rows(filters, Measure.RESOLVED), "key")}
     contacted = {
@@ -438,12 +452,9 @@ def staff_figures(filters: Filters) -> dict:
 
 def packet_health(filters: Filters) -> list[dict]:
     """Case packets this node sent in the period, per partner: states and median delivery time."""
-    tz = node_zone(Agency.objects.select_related("country").get(code=settings.ODR_NODE))
+    tz = node_zone(this_agency())
     start = dt.datetime.combine(filters.first_month, dt.time(), tz)
-    last = filters.last_month
-    end = dt.datetime.combine(
-        dt.date(last.year + last.month // 12, last.month % 12 + 1, 1), dt.time(), tz
-    )
+    end = dt.datetime.combine(filters.end, dt.time(), tz)
     packets = OutboundPacket.objects.filter(created_at__gte=start, created_at__lt=end).order_by()
     if filters.partner:
         packets = packets.filter(recipient=filters.partner)
@@ -511,8 +522,7 @@ def public_figures(year: int | None = None, today: dt.date | None = None) -> dic
     outcomes = {row["key"]: row["total"] for row in _totals(_rows(filters, Measure.OUTCOME), "key")}
     resolution = duration(filters, Measure.RESOLVED)
     agencies = {agency.pk: agency for agency in Agency.objects.select_related("country")}
-    categories = dict(Category.objects.values_list("pk", "name"))
-    category_codes = dict(Category.objects.values_list("pk", "code"))
+    categories, category_codes = _category_names_and_codes()
     recovered = (
         _rows(filters, Measure.RECOVERED)
         .values("key")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from disputes.models import Dispute, Evidence, Message, Status, TimelineEvent
 
@@ -44,16 +45,20 @@ def merchant_messages(dispute: Dispute) -> list[Message]:
     )
 
 
+# The settlement steps the merchant sees, with what each means in the merchant's words.
+SETTLEMENT_STEPS = {
+    "settlement_proposed": gettext_lazy("Terms were proposed to the customer."),
+    "settlement_rejected": gettext_lazy("The customer rejected the proposal."),
+    "performance_confirmed": gettext_lazy("Carrying out the settlement was confirmed."),
+    "receipt_confirmed": gettext_lazy("The customer confirmed receipt."),
+    "receipt_not_received": gettext_lazy("The customer says it has not arrived."),
+}
+
+
 def event_label(event: TimelineEvent) -> str:
     if event.kind == TimelineEvent.Kind.STATUS_CHANGED:
         return _("Status: %(status)s") % {"status": Status(event.to_status).label}
-    return {
-        "settlement_proposed": _("Terms were proposed to the customer."),
-        "settlement_rejected": _("The customer rejected the proposal."),
-        "performance_confirmed": _("Carrying out the settlement was confirmed."),
-        "receipt_confirmed": _("The customer confirmed receipt."),
-        "receipt_not_received": _("The customer says it has not arrived."),
-    }.get(event.data.get("event"), "")
+    return str(SETTLEMENT_STEPS.get(event.data.get("event"), ""))
 
 
 def merchant_events(dispute: Dispute) -> list[tuple[TimelineEvent, str]]:
@@ -69,13 +74,7 @@ def _merchant_events(dispute: Dispute) -> list[TimelineEvent]:
             | Q(kind=TimelineEvent.Kind.STATUS_CHANGED, to_status__in=ENGAGED)
             | Q(
                 kind=TimelineEvent.Kind.NOTE,
-                data__event__in=[
-                    "settlement_proposed",
-                    "settlement_rejected",
-                    "performance_confirmed",
-                    "receipt_confirmed",
-                    "receipt_not_received",
-                ],
+                data__event__in=list(SETTLEMENT_STEPS),
             )
         )
         .exclude(kind=TimelineEvent.Kind.STATUS_CHANGED, to_status=Status.SUBMITTED)

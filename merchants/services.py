@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-import kombu.exceptions
-import redis.exceptions
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
@@ -21,17 +19,13 @@ from django.utils import timezone, translation
 
 from agencies.selectors import this_agency
 from disputes.models import Dispute
+from odr.celery import BROKER_ERRORS, publish
 
 from .models import MerchantNotice
 from .tokens import merchant_url
 
 logger = logging.getLogger(__name__)
 
-BROKER_ERRORS = (
-    kombu.exceptions.OperationalError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-)
 MAX_ATTEMPTS = 10
 
 
@@ -52,7 +46,7 @@ def on_merchant_link_issued(sender, *, dispute: Dispute, kind: str, **kwargs) ->
         from .tasks import send_merchant_notice
 
         try:
-            send_merchant_notice.delay(notice_id)
+            publish(lambda: send_merchant_notice.delay(notice_id))
         except BROKER_ERRORS as error:
             logger.warning("could not queue merchant notice %s (%s)", notice_id, error)
 

@@ -61,12 +61,9 @@ class BeatLock:
 
 
 def broker_redis():
-    import redis
+    from odr.embedded import redis_client
 
-    url = settings.CELERY_BROKER_URL
-    if url.startswith("redis+socket://"):
-        return redis.Redis(unix_socket_path=url.removeprefix("redis+socket://"), socket_timeout=5)
-    return redis.Redis.from_url(url, socket_timeout=5)
+    return redis_client(settings.CELERY_BROKER_URL, socket_timeout=5)
 
 
 def hold_for_this_beat() -> BeatLock:

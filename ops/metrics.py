@@ -148,16 +148,20 @@ def multiprocess() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
 
+def process_registry() -> CollectorRegistry:
+    """This process's figures, or in multiprocess mode those of every process on the machine."""
+    if not multiprocess():
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    return registry
+
+
 def exposition() -> bytes:
     """The text Prometheus scrapes: this machine's process figures and the database's."""
-    if multiprocess():
-        processes = CollectorRegistry()
-        MultiProcessCollector(processes)
-    else:
-        processes = REGISTRY
     database = CollectorRegistry(auto_describe=False)
     database.register(DatabaseCollector())
-    return generate_latest(processes) + generate_latest(database)
+    return generate_latest(process_registry()) + generate_latest(database)
 
 
 def observe_request(method: str, status: int, seconds: float) -> None:
@@ -174,11 +178,7 @@ def serve_worker_metrics(**_kwargs) -> None:
 
     if not settings.ODR_WORKER_METRICS_PORT:
         return
-    registry = REGISTRY
-    if multiprocess():
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry)
-    start_http_server(settings.ODR_WORKER_METRICS_PORT, registry=registry)
+    start_http_server(settings.ODR_WORKER_METRICS_PORT, registry=process_registry())
 
 
 def forget_pool_process(pid=None, **_kwargs) -> None:

@@ -37,22 +37,14 @@ def check_database() -> Check:
     return Check("database", True)
 
 
-def _redis_client(url: str, timeout: float):
-    import redis
-
-    if url.startswith("redis+socket://"):
-        return redis.Redis(
-            unix_socket_path=url.removeprefix("redis+socket://"),
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-        )
-    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-
-
 def check_broker(timeout: float = 2.0) -> Check:
     import redis
 
-    client = _redis_client(settings.CELERY_BROKER_URL, timeout)
+    from odr.embedded import redis_client
+
+    client = redis_client(
+        settings.CELERY_BROKER_URL, socket_timeout=timeout, socket_connect_timeout=timeout
+    )
     try:
         client.ping()
     except (redis.RedisError, OSError) as error:

@@ -151,11 +151,7 @@ class Node:
 
     def redis(self):
         """A client of this node's broker (for fault tests on a private, embedded Redis)."""
-        import redis
-
-        if self.broker_url.startswith("redis+socket://"):
-            return redis.Redis(unix_socket_path=self.broker_url.removeprefix("redis+socket://"))
-        return redis.Redis.from_url(self.broker_url)
+        return embedded.redis_client(self.broker_url)
 
     # --- long-running processes ------------------------------------------------------------
 
