@@ -25,15 +25,10 @@ def pytest_configure(config):
 @pytest.fixture(scope="session", autouse=True)
 def broker():
     """The Celery broker and cache: the CI Redis, or an embedded one started for this run."""
-    import redis
-
     url = settings.CELERY_BROKER_URL
-    if url.startswith("redis+socket://"):
+    if url.startswith(embedded.SOCKET_SCHEME):
         embedded.start(settings.ODR_DATA_DIR)
-        client = redis.Redis(unix_socket_path=url.removeprefix("redis+socket://"))
-    else:
-        client = redis.Redis.from_url(url)
-    client.ping()  # fails the run, never skips, when the broker is missing
+    embedded.redis_client(url).ping()  # fails the run, never skips, when the broker is missing
     yield url
 
 
