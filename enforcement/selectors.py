@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
-from django.db.models import QuerySet
+from django.db.models import Case, QuerySet, When
 
 from agencies.models import Agency, DomesticBody
 from casework.selectors import disputes_visible_to
@@ -98,14 +98,15 @@ def referrals_about(agency: Agency, key: str) -> list[EnforcementReferral]:
     )
 
 
-def referrals_of(agency: Agency) -> list[EnforcementReferral]:
-    """The agency's referrals, drafts waiting for a decision first."""
-    referrals = (
+def referrals_of(agency: Agency, *, limit: int = 20) -> list[EnforcementReferral]:
+    """The agency's latest referrals, drafts waiting for a decision first."""
+    waiting_first = Case(When(state=EnforcementReferral.State.DRAFT, then=0), default=1)
+    return list(
         EnforcementReferral.objects.filter(agency=agency)
         .select_related("authority", "prepared_by", "decided_by")
         .defer("pdf")
+        .order_by(waiting_first, "-pk")[:limit]
     )
-    return sorted(referrals, key=lambda referral: (not referral.is_draft, -referral.pk))
 
 
 def referral_of(agency: Agency, number: str) -> EnforcementReferral:

@@ -40,7 +40,7 @@ def merchants(request):
             "merchants": merchant_watch.merchants_of(agency, search=search),
             "threshold": settings.ODR_REPEAT_MERCHANT_THRESHOLD,
             "window_days": settings.ODR_REPEAT_MERCHANT_WINDOW_DAYS,
-            "referrals": selectors.referrals_of(agency)[:20],
+            "referrals": selectors.referrals_of(agency),
             "nav": "merchants",
         },
     )
